@@ -1,0 +1,159 @@
+"""Step 6 of the pipeline: write the rendered Secret, and say which keys changed.
+
+The Secret is written with server-side apply under the ``envpayload-operator`` field
+manager, so a key that leaves the payload also leaves the Secret (a merge patch would
+keep it). Before writing, the live Secret is read for three reasons:
+
+- ownership: a Secret the operator did not create is only taken over with
+  ``target.adopt``; otherwise :class:`ConflictError` and nothing is written;
+- idempotence: when the live Secret already matches, nothing is written at all, so a
+  refresh of unchanged content costs one read and no write;
+- the change set: comparing before and after names the keys that changed, which decides
+  which workloads restart.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+from kubernetes import client
+from kubernetes.client.exceptions import ApiException
+
+from envpayload.errors import ConflictError, EnvPayloadError
+from envpayload.kube import describe_api_error
+from envpayload.render import OWNER_LABEL, Owner
+
+FIELD_MANAGER: Final = "envpayload-operator"
+
+logger = logging.getLogger(__name__)
+
+
+class ApplyError(EnvPayloadError):
+    """The apiserver refused or failed the write."""
+
+    reason = "ApplyFailed"
+    retryable = True
+
+
+@dataclass(frozen=True)
+class Applied:
+    """What applying did. ``previous`` is the live data before (base64), for rollback."""
+
+    secret_name: str
+    created: bool
+    written: bool
+    changed_keys: tuple[str, ...]
+    previous: Mapping[str, str] | None = field(default=None, repr=False)
+    current: Mapping[str, str] = field(default_factory=dict, repr=False)
+
+
+def apply_secret(
+    core: client.CoreV1Api, desired: dict[str, Any], owner: Owner, *, adopt: bool
+) -> Applied:
+    """Make the Secret match ``desired``; write nothing when it already does."""
+    meta = desired["metadata"]
+    name, namespace = meta["name"], meta["namespace"]
+    live = _read(core, name, namespace)
+
+    if live is not None and not _is_managed_by(live, owner) and not adopt:
+        raise ConflictError(
+            f"Secret {name} already exists and is not managed by this EnvPayload; "
+            "set spec.target.adopt to take it over"
+        )
+
+    desired_data: dict[str, str] = desired["data"]
+    previous: dict[str, str] | None = None if live is None else dict(live.data or {})
+    changed = changed_keys(previous or {}, desired_data)
+    if live is not None and _matches(live, desired, owner):
+        return Applied(
+            name,
+            created=False,
+            written=False,
+            changed_keys=(),
+            previous=previous,
+            current=desired_data,
+        )
+
+    try:
+        result = core.patch_namespaced_secret(
+            name,
+            namespace,
+            desired,
+            field_manager=FIELD_MANAGER,
+            force=True,
+            _content_type="application/apply-patch+yaml",
+        )
+        # Keys written by another field manager (a Secret adopted from `kubectl create`)
+        # survive an apply; remove the ones the payload no longer has.
+        extra = sorted(set(result.data or {}) - set(desired_data))
+        if extra:
+            assert result.metadata is not None
+            _remove_keys(core, name, namespace, str(result.metadata.resource_version), extra)
+    except ApiException as e:
+        raise ApplyError(f"writing Secret {name} failed: {describe_api_error(e)}") from None
+
+    logger.debug("Applied Secret %s/%s; changed keys: %s", namespace, name, ", ".join(changed))
+    return Applied(
+        name,
+        created=live is None,
+        written=True,
+        changed_keys=changed,
+        previous=previous,
+        current=desired_data,
+    )
+
+
+def changed_keys(before: Mapping[str, str], after: Mapping[str, str]) -> tuple[str, ...]:
+    """Keys added, removed or given another value, in a stable order."""
+    keys = set(before) | set(after)
+    return tuple(sorted(k for k in keys if before.get(k) != after.get(k)))
+
+
+def _read(core: client.CoreV1Api, name: str, namespace: str) -> Any:
+    try:
+        return core.read_namespaced_secret(name, namespace)
+    except ApiException as e:
+        if e.status == 404:
+            return None
+        raise ApplyError(f"reading Secret {name} failed: {describe_api_error(e)}") from None
+
+
+def _is_managed_by(live: Any, owner: Owner) -> bool:
+    labels = live.metadata.labels or {}
+    if labels.get(OWNER_LABEL) == owner.name:
+        return True
+    return any(ref.uid == owner.uid for ref in live.metadata.owner_references or ())
+
+
+def _matches(live: Any, desired: dict[str, Any], owner: Owner) -> bool:
+    """True when applying ``desired`` would change nothing we manage."""
+    meta = desired["metadata"]
+    if (live.data or {}) != desired["data"] or (live.type or "Opaque") != desired["type"]:
+        return False
+    labels = live.metadata.labels or {}
+    if any(labels.get(k) != v for k, v in meta["labels"].items()):
+        return False
+    ours = [r for r in live.metadata.owner_references or () if r.uid == owner.uid]
+    if "ownerReferences" in meta:
+        return len(ours) == 1 and bool(ours[0].controller)
+    return not ours
+
+
+def _remove_keys(
+    core: client.CoreV1Api, name: str, namespace: str, version: str, keys: list[str]
+) -> None:
+    # The test op makes the removal fail rather than race with a concurrent writer.
+    patch: list[dict[str, Any]] = [
+        {"op": "test", "path": "/metadata/resourceVersion", "value": version}
+    ]
+    patch += [{"op": "remove", "path": f"/data/{_pointer(key)}"} for key in keys]
+    core.patch_namespaced_secret(
+        name, namespace, patch, _content_type="application/json-patch+json"
+    )
+
+
+def _pointer(key: str) -> str:
+    return key.replace("~", "~0").replace("/", "~1")

@@ -1,0 +1,130 @@
+"""``envpayload run``: the operator itself.
+
+Like ``kopf run``, it watches either every namespace (``--all-namespaces``) or the ones
+named with ``--namespace``. Settings come from the environment (see
+``--help-settings``); the cluster from ``KUBECONFIG`` or the in-cluster account.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import kopf
+
+from envpayload.cli.common import USAGE_ERROR, fail
+from envpayload.controller import handlers  # noqa: F401 - importing registers the Kopf handlers
+from envpayload.controller.runtime import Runtime
+from envpayload.controller.worker import Wakeups
+from envpayload.fetch.inline import InlineFetcher
+from envpayload.fetch.secret_ref import SecretRefFetcher
+from envpayload.kube import Clients, new_api_client, quiet_chatty_loggers
+from envpayload.reconcile import Reconciler
+from envpayload.settings import Settings, SettingsError, describe_settings
+
+logger = logging.getLogger(__name__)
+
+
+def register(commands: Any) -> None:
+    parser: argparse.ArgumentParser = commands.add_parser(
+        "run",
+        help="run the operator",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    scope = parser.add_mutually_exclusive_group()
+    scope.add_argument("-A", "--all-namespaces", action="store_true", help="watch every namespace")
+    scope.add_argument(
+        "-n",
+        "--namespace",
+        action="append",
+        default=[],
+        metavar="NS",
+        help="watch this namespace (repeatable)",
+    )
+    parser.add_argument(
+        "--settings-file", type=Path, help="a .env file of settings (the environment wins)"
+    )
+    parser.add_argument(
+        "--liveness",
+        default="http://0.0.0.0:8080/healthz",
+        metavar="URL",
+        help="liveness endpoint (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--peering",
+        metavar="NAME",
+        help="run with Kopf peering under this name (hot standby); standalone otherwise",
+    )
+    parser.add_argument(
+        "--priority",
+        type=int,
+        default=0,
+        help="peering priority: the highest runs, the others wait",
+    )
+    parser.add_argument(
+        "-v", "--verbose", action="store_true", help="log at DEBUG level (values are never logged)"
+    )
+    parser.add_argument(
+        "--help-settings",
+        action="store_true",
+        help="list the settings read from the environment and exit",
+    )
+    parser.set_defaults(handler=handle)
+
+
+def handle(args: argparse.Namespace) -> int:
+    if args.help_settings:
+        for variable, default, doc in describe_settings():
+            print(f"{variable}  (default: {default or 'empty'})\n    {doc}")
+        return 0
+    if not args.all_namespaces and not args.namespace:
+        fail("say which namespaces to watch: --all-namespaces or --namespace NS", USAGE_ERROR)
+    try:
+        settings = Settings.from_environ(settings_file=args.settings_file)
+    except SettingsError as e:
+        fail(str(e), USAGE_ERROR)
+
+    kopf.configure(
+        verbose=args.verbose,
+        log_format=kopf.LogFormat.JSON if settings.log_format == "json" else kopf.LogFormat.FULL,
+    )
+    quiet_chatty_loggers()
+
+    runtime = build_runtime(settings)
+    logger.info(
+        "Starting envpayload operator; %s",
+        "all namespaces" if args.all_namespaces else f"namespaces {', '.join(args.namespace)}",
+    )
+    asyncio.run(
+        kopf.operator(
+            clusterwide=args.all_namespaces,
+            namespaces=args.namespace,
+            standalone=args.peering is None,
+            peering_name=args.peering,
+            priority=args.priority,
+            liveness_endpoint=args.liveness or None,
+            memo=kopf.Memo(runtime=runtime),
+        )
+    )
+    return 0
+
+
+def build_runtime(settings: Settings) -> Runtime:
+    clients = Clients(new_api_client())
+    reconciler = Reconciler(
+        clients.core,
+        fetchers={"secretRef": SecretRefFetcher(clients.core), "inline": InlineFetcher()},
+        opener=None,
+    )
+    return Runtime(
+        settings=settings,
+        clients=clients,
+        reconciler=reconciler,
+        wakeups=Wakeups(),
+        executor=ThreadPoolExecutor(settings.sync_workers, thread_name_prefix="sync"),
+    )

@@ -1,0 +1,97 @@
+"""The Kopf wiring: every handler of the operator, each a few lines long.
+
+- one daemon per EnvPayload runs its :class:`~envpayload.controller.worker.SyncLoop`;
+- event handlers wake that loop when its spec changes, or when a Secret it reads or
+  writes changes (so a source change lands within seconds, without polling);
+- two in-memory indexes map Secrets to the EnvPayloads that read or write them.
+
+NB: there are no create/update handlers on Secrets: Kopf would store each Secret's data,
+in plain text, in its last-handled-configuration annotation. Event handlers and indexes
+store nothing. EnvPayloads carry Kopf's finalizer only because daemons need one; the
+operator's own annotations and finalizer use the ``envpayload.io`` prefix.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import kopf
+
+from envpayload.controller.runtime import Runtime
+from envpayload.controller.worker import SyncLoop
+from envpayload.spec import GROUP, PLURAL, VERSION
+
+PREFIX = "envpayload.io"
+
+
+def configure(settings: kopf.OperatorSettings) -> None:
+    """Kopf settings that matter for safety and for a quiet API."""
+    settings.persistence.finalizer = f"{PREFIX}/finalizer"
+    settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix=PREFIX)
+    settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(
+        prefix=PREFIX, key="last-handled-configuration"
+    )
+    # Events are posted on purpose (report/events.py), never copied from log lines.
+    settings.posting.loggers = False
+    settings.posting.level = logging.INFO
+    # Stop a daemon quickly when its EnvPayload goes away or the operator stops.
+    settings.watching.server_timeout = 300
+
+
+@kopf.on.startup()
+async def on_startup(settings: kopf.OperatorSettings, **_: Any) -> None:
+    configure(settings)
+
+
+@kopf.on.cleanup()
+async def on_cleanup(memo: Any, **_: Any) -> None:
+    runtime: Runtime = memo["runtime"]
+    runtime.executor.shutdown(wait=False, cancel_futures=True)
+
+
+@kopf.index(GROUP, VERSION, PLURAL)
+def source_secrets(namespace: str | None, name: str, spec: kopf.Spec, **_: Any) -> dict[Any, str]:
+    """(namespace, Secret name) -> the EnvPayloads reading that Secret."""
+    ref = (spec.get("source") or {}).get("secretRef")
+    return {(namespace, ref["name"]): name} if ref else {}
+
+
+@kopf.index(GROUP, VERSION, PLURAL)
+def target_secrets(namespace: str | None, name: str, spec: kopf.Spec, **_: Any) -> dict[Any, str]:
+    """(namespace, Secret name) -> the EnvPayloads writing that Secret."""
+    target = (spec.get("target") or {}).get("name") or name
+    return {(namespace, target): name}
+
+
+@kopf.daemon(GROUP, VERSION, PLURAL, id="sync", cancellation_timeout=30)
+async def keep_in_sync(
+    body: kopf.Body,
+    stopped: kopf.DaemonStopped,
+    memo: Any,
+    logger: logging.Logger | logging.LoggerAdapter[Any],
+    **_: Any,
+) -> None:
+    await SyncLoop(memo["runtime"], body, logger).run(stopped)
+
+
+@kopf.on.event(GROUP, VERSION, PLURAL)
+async def envpayload_changed(
+    namespace: str | None, name: str, meta: kopf.Meta, status: kopf.Status, memo: Any, **_: Any
+) -> None:
+    # Our own status writes come back as events too; only a new generation is news.
+    if meta.get("generation") != status.get("observedGeneration"):
+        memo["runtime"].wakeups.wake(namespace or "", name, "spec changed")
+
+
+@kopf.on.event("", "v1", "secrets")
+async def secret_changed(namespace: str | None, name: str, memo: Any, **kwargs: Any) -> None:
+    # Kopf passes its indexes as keyword arguments named after the index functions.
+    readers: kopf.Index[Any, str] = kwargs["source_secrets"]
+    writers: kopf.Index[Any, str] = kwargs["target_secrets"]
+    wakeups = memo["runtime"].wakeups
+    key = (namespace or "", name)
+    for reader in readers.get(key, ()):
+        wakeups.wake(key[0], reader, f"source Secret {name} changed")
+    for writer in writers.get(key, ()):
+        wakeups.wake(key[0], writer, f"target Secret {name} changed")

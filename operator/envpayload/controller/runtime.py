@@ -1,0 +1,27 @@
+"""What every handler and sync loop shares: settings, clients, the reconciler, a pool.
+
+Built once at start by ``envpayload run`` and handed to Kopf as its memo, so handlers
+reach it as ``memo.runtime`` and tests can build one with their own adapters.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from envpayload.kube import Clients
+from envpayload.reconcile import Reconciler
+from envpayload.settings import Settings
+
+if TYPE_CHECKING:
+    from envpayload.controller.worker import Wakeups
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    clients: Clients
+    reconciler: Reconciler
+    wakeups: Wakeups
+    executor: ThreadPoolExecutor = field(default_factory=ThreadPoolExecutor)

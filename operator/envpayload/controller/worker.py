@@ -1,0 +1,254 @@
+"""The loop that keeps one EnvPayload in sync, from creation to deletion.
+
+Kopf runs one :func:`SyncLoop.run` per EnvPayload as a daemon. The loop syncs, then
+sleeps until the next refresh (with jitter, so a thousand payloads do not all poll at
+once), a retry (with backoff), or a wake-up: a spec change, a change of the source or
+target Secret, a GitHub push. Wake-ups that arrive during a sync coalesce into one more
+sync, and syncs of one EnvPayload never overlap.
+
+The pipeline itself runs in a worker thread (the API clients block); the loop only
+turns its outcome into status, Events and the next delay.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime
+import logging
+import random
+import time
+import traceback
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from kubernetes.client.exceptions import ApiException
+
+from envpayload.controller.runtime import Runtime
+from envpayload.errors import EnvPayloadError
+from envpayload.kube import describe_api_error
+from envpayload.reconcile import Outcome, Subject
+from envpayload.report import events
+from envpayload.report.status import failed_status, is_ready, synced_status
+from envpayload.spec import GROUP, PLURAL, VERSION, SpecError, read_spec
+
+logger = logging.getLogger(__name__)
+
+FIRST_RETRY_SECONDS = 2.0
+JITTER = 0.1
+
+
+class InternalError(EnvPayloadError):
+    """Something unexpected broke; the traceback (without messages) is in the log."""
+
+    reason = "InternalError"
+    retryable = True
+
+
+@dataclass
+class Wakeup:
+    """Wakes one loop early; several wake-ups before it runs count as one."""
+
+    event: asyncio.Event = field(default_factory=asyncio.Event)
+    reasons: set[str] = field(default_factory=set)
+
+    def wake(self, reason: str) -> None:
+        self.reasons.add(reason)
+        self.event.set()
+
+    def take(self) -> set[str]:
+        reasons, self.reasons = self.reasons, set()
+        self.event.clear()
+        return reasons
+
+
+class Wakeups:
+    """The wake-up handles of every running loop, by (namespace, name)."""
+
+    def __init__(self) -> None:
+        self._loops: dict[tuple[str, str], Wakeup] = {}
+
+    def register(self, namespace: str, name: str) -> Wakeup:
+        return self._loops.setdefault((namespace, name), Wakeup())
+
+    def unregister(self, namespace: str, name: str) -> None:
+        self._loops.pop((namespace, name), None)
+
+    def wake(self, namespace: str, name: str, reason: str) -> bool:
+        """Wake the loop of one EnvPayload; False when it has none running."""
+        wakeup = self._loops.get((namespace, name))
+        if wakeup is not None:
+            wakeup.wake(reason)
+        return wakeup is not None
+
+
+@dataclass
+class SyncLoop:
+    """Keeps one EnvPayload in sync; ``body`` is Kopf's live view of the object."""
+
+    runtime: Runtime
+    body: Any
+    log: logging.Logger | logging.LoggerAdapter[Any]
+    failures: int = 0
+    # What this loop last wrote: the watch event that shows it may not have arrived yet.
+    last_written: Mapping[str, Any] | None = None
+
+    async def run(self, stopped: Any) -> None:
+        namespace, name = self.body["metadata"]["namespace"], self.body["metadata"]["name"]
+        wakeup = self.runtime.wakeups.register(namespace, name)
+        try:
+            while not stopped:
+                reasons = wakeup.take()
+                if reasons:
+                    self.log.debug("Syncing because: %s", ", ".join(sorted(reasons)))
+                delay = await self.sync_once()
+                await _sleep(wakeup.event, stopped, delay)
+        finally:
+            self.runtime.wakeups.unregister(namespace, name)
+
+    def subject(self) -> Subject:
+        meta = self.body["metadata"]
+        return Subject(
+            namespace=meta["namespace"],
+            name=meta["name"],
+            uid=meta["uid"],
+            generation=int(meta.get("generation") or 0),
+            spec=dict(self.body.get("spec") or {}),
+            status=dict(self.body.get("status") or {}),
+        )
+
+    async def sync_once(self) -> float:
+        """One sync; returns how long to sleep before the next one."""
+        subject = self.subject()
+        loop = asyncio.get_running_loop()
+        started = time.monotonic()
+        try:
+            outcome = await loop.run_in_executor(
+                self.runtime.executor, self.runtime.reconciler.sync, subject
+            )
+        except EnvPayloadError as e:
+            await self._failed(subject, e)
+            return self._retry_delay(subject, e)
+        except Exception as e:
+            await self._failed(subject, _internal(e, self.log))
+            return self._retry_delay(subject, InternalError())
+        finally:
+            self.log.debug("Sync took %.3fs", time.monotonic() - started)
+
+        await self._synced(subject, outcome)
+        self.failures = 0
+        return _jittered(outcome.spec.refresh_interval.total_seconds())
+
+    async def _synced(self, subject: Subject, outcome: Outcome) -> None:
+        now = datetime.datetime.now(datetime.UTC)
+        status = synced_status(subject.status, outcome.synced, subject.generation, now)
+        await self._write_status(subject, status)
+
+        applied = outcome.applied
+        if not is_ready(subject.status) and subject.status.get("conditions"):
+            events.normal(
+                self.body, events.RECOVERED, f"Secret {applied.secret_name} is in sync again"
+            )
+        if applied.written:
+            what = "created" if applied.created else "updated"
+            changed = ", ".join(applied.changed_keys) or "none"
+            events.normal(
+                self.body,
+                events.SYNCED,
+                f"Secret {applied.secret_name} {what}; changed keys: {changed}",
+            )
+
+    async def _failed(self, subject: Subject, error: EnvPayloadError) -> None:
+        self.failures += 1
+        previous_ready: Mapping[str, Any] = next(
+            (c for c in subject.status.get("conditions") or () if c.get("type") == "Ready"), {}
+        )
+        now = datetime.datetime.now(datetime.UTC)
+        status = failed_status(
+            subject.status, error, subject.generation, now, _source_kind(subject)
+        )
+        await self._write_status(subject, status)
+
+        # One Event per failure and per change of failure, not one per retry.
+        if (previous_ready.get("reason"), previous_ready.get("message")) != (
+            error.reason,
+            str(error),
+        ):
+            self.log.warning("Sync failed (%s): %s", error.reason, error)
+            events.warning(self.body, error.reason, str(error))
+
+    async def _write_status(self, subject: Subject, status: Mapping[str, Any]) -> None:
+        """Patch status when it differs from the live one; a no-op refresh writes nothing."""
+        current = subject.status
+        if _same(current, status) or (
+            self.last_written is not None and _same(self.last_written, status)
+        ):
+            return
+        # A merge patch keeps fields it does not mention: drop vanished ones explicitly.
+        patch = {"status": {**dict.fromkeys(set(current) - set(status) - {"kopf"}), **status}}
+        loop = asyncio.get_running_loop()
+        try:
+            await loop.run_in_executor(
+                self.runtime.executor, _patch_status, self.runtime, subject, patch
+            )
+            self.last_written = dict(status)
+        except ApiException as e:
+            if e.status != 404:  # deleted meanwhile: nothing left to report on
+                self.log.warning("Writing status failed: %s", describe_api_error(e))
+
+    def _retry_delay(self, subject: Subject, error: EnvPayloadError) -> float:
+        if error.retryable:
+            backoff = FIRST_RETRY_SECONDS * 2 ** min(self.failures - 1, 16)
+            return _jittered(min(backoff, self.runtime.settings.retry_max_seconds))
+        # Retrying bad content changes nothing: wait for a change (which wakes the loop)
+        # or the next refresh of a polled source.
+        try:
+            return _jittered(read_spec(subject.name, subject.spec).refresh_interval.total_seconds())
+        except SpecError:
+            return _jittered(self.runtime.settings.retry_max_seconds)
+
+
+def _same(current: Mapping[str, Any], status: Mapping[str, Any]) -> bool:
+    ours = {k: v for k, v in current.items() if k != "kopf"}
+    return ours == dict(status)
+
+
+def _patch_status(runtime: Runtime, subject: Subject, patch: dict[str, Any]) -> None:
+    runtime.clients.custom.patch_namespaced_custom_object_status(
+        GROUP,
+        VERSION,
+        subject.namespace,
+        PLURAL,
+        subject.name,
+        patch,
+        _content_type="application/merge-patch+json",
+    )
+
+
+def _source_kind(subject: Subject) -> str | None:
+    source = subject.spec.get("source") or {}
+    return next((kind for kind in ("secretRef", "inline", "github") if source.get(kind)), None)
+
+
+def _internal(
+    error: Exception, log: logging.Logger | logging.LoggerAdapter[logging.Logger]
+) -> InternalError:
+    # Exception messages from other libraries may quote data: log the type and the
+    # frames only, which is enough to find the bug.
+    frames = "".join(traceback.format_tb(error.__traceback__))
+    log.error("Sync failed unexpectedly with %s at:\n%s", type(error).__name__, frames)
+    return InternalError(f"unexpected {type(error).__name__}; see the operator's log")
+
+
+def _jittered(seconds: float) -> float:
+    return seconds * random.uniform(1 - JITTER, 1 + JITTER)  # noqa: S311 - not cryptographic
+
+
+async def _sleep(wake: asyncio.Event, stopped: Any, timeout: float) -> None:
+    """Sleep until woken, stopped, or ``timeout`` seconds passed."""
+    waiters = {asyncio.ensure_future(wake.wait()), asyncio.ensure_future(stopped.wait())}
+    try:
+        await asyncio.wait(waiters, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for waiter in waiters:
+            waiter.cancel()

@@ -1,0 +1,165 @@
+"""The operator's settings: one typed object, read once at start from the environment.
+
+Every setting is a field of :class:`Settings` with the variable that sets it and a line
+of documentation, so the parsing, the error messages and the documentation table
+(``envpayload run --help-settings``) all come from one place. A bad value stops the
+operator at start with a message naming the variable, never later in a handler.
+
+Variables can also come from a ``.env`` file (``--settings-file``), parsed strictly like
+any payload; the process environment wins over the file.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Final
+from urllib.parse import urlsplit
+
+from envpayload.errors import EnvPayloadError
+from envpayload.parse import parse_bytes
+
+DEFAULT_OPERATOR_NAMESPACE: Final = "envpayload-system"
+
+
+class SettingsError(ValueError):
+    """A setting has a value the operator cannot use; the message names the variable."""
+
+
+def _setting(env: str, default: Any, doc: str, **kwargs: Any) -> Any:
+    return field(default=default, metadata={"env": env, "doc": doc, **kwargs})
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the operator reads from its environment."""
+
+    operator_namespace: str = _setting(
+        "ENVPAYLOAD_NAMESPACE",
+        DEFAULT_OPERATOR_NAMESPACE,
+        "Namespace of the operator's own objects: its keyring Secret and public keys.",
+    )
+    sync_workers: int = _setting(
+        "ENVPAYLOAD_SYNC_WORKERS",
+        8,
+        "Syncs that may run at once (each in a thread: the API clients block).",
+        minimum=1,
+    )
+    retry_max_seconds: float = _setting(
+        "ENVPAYLOAD_RETRY_MAX_SECONDS",
+        300.0,
+        "Longest wait between retries of a failing sync (backoff doubles from 2s).",
+        minimum=1,
+    )
+    sealing_key_rotation_days: float = _setting(
+        "ENVPAYLOAD_SEALING_KEY_ROTATION_DAYS",
+        30.0,
+        "Age after which the operator generates a new sealing key (old ones keep opening).",
+        minimum=0.0001,
+    )
+    min_restart_interval_seconds: float = _setting(
+        "ENVPAYLOAD_MIN_RESTART_INTERVAL_SECONDS",
+        30.0,
+        "A workload restarts at most once within this interval; changes in between coalesce.",
+        minimum=0,
+    )
+    alert_webhook: str = _setting(
+        "OPERATIONS_ALERT_WEBHOOK",
+        "",
+        "Slack, Microsoft Teams or generic webhook URL for alerts; empty disables alerts.",
+        url=True,
+        secret=True,
+    )
+    alert_format: str = _setting(
+        "ENVPAYLOAD_ALERT_FORMAT",
+        "auto",
+        "Alert body format: slack, teams, generic, or auto (chosen from the webhook's host).",
+        choices=("auto", "slack", "teams", "generic"),
+    )
+    alert_threshold_seconds: float = _setting(
+        "SCHEDULER_ALERT_THRESHOLD_SECONDS",
+        300.0,
+        "A sync or rollout that takes longer than this raises a slow-work alert.",
+        minimum=0,
+    )
+    metrics_port: int = _setting(
+        "ENVPAYLOAD_METRICS_PORT",
+        9090,
+        "Port of the Prometheus metrics endpoint (/metrics); 0 disables it.",
+        minimum=0,
+    )
+    log_format: str = _setting(
+        "ENVPAYLOAD_LOG_FORMAT",
+        "text",
+        "Log format: text or json.",
+        choices=("text", "json"),
+    )
+
+    @classmethod
+    def from_environ(
+        cls, environ: Mapping[str, str] | None = None, settings_file: Path | None = None
+    ) -> Settings:
+        """Read every setting; raise :class:`SettingsError` naming the first bad variable."""
+        values: dict[str, str] = {}
+        if settings_file is not None:
+            values.update(_read_settings_file(settings_file))
+        values.update(os.environ if environ is None else environ)
+
+        kwargs: dict[str, Any] = {}
+        for f in dataclasses.fields(cls):
+            raw = values.get(f.metadata["env"])
+            if raw is not None and raw.strip() != "":
+                kwargs[f.name] = _convert(f, raw.strip())
+        return cls(**kwargs)
+
+    def __repr__(self) -> str:
+        # The webhook URL is a credential (Slack's carries its token in the path).
+        shown = {
+            f.name: (
+                "<redacted>"
+                if f.metadata.get("secret") and getattr(self, f.name)
+                else getattr(self, f.name)
+            )
+            for f in dataclasses.fields(self)
+        }
+        return f"Settings({', '.join(f'{k}={v!r}' for k, v in shown.items())})"
+
+
+def describe_settings() -> list[tuple[str, str, str]]:
+    """(variable, default, description) for every setting, for docs and ``--help``."""
+    return [
+        (f.metadata["env"], str(f.default), f.metadata["doc"]) for f in dataclasses.fields(Settings)
+    ]
+
+
+def _convert(f: dataclasses.Field[Any], raw: str) -> Any:
+    env = f.metadata["env"]
+    kind = f.type if isinstance(f.type, str) else f.type.__name__
+    try:
+        value: Any = {"int": int, "float": float, "str": str}[kind](raw)
+    except ValueError:
+        raise SettingsError(f"{env} must be a number, not {raw!r}") from None
+
+    if "minimum" in f.metadata and value < f.metadata["minimum"]:
+        raise SettingsError(f"{env} must be at least {f.metadata['minimum']}, not {raw!r}")
+    if "choices" in f.metadata and value not in f.metadata["choices"]:
+        raise SettingsError(f"{env} must be one of {', '.join(f.metadata['choices'])}, not {raw!r}")
+    if f.metadata.get("url"):
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            # Not quoted: the value is a credential.
+            raise SettingsError(f"{env} must be an http(s) URL")
+    return value
+
+
+def _read_settings_file(path: Path) -> dict[str, str]:
+    try:
+        payload = parse_bytes(path.read_bytes())
+    except OSError as e:
+        raise SettingsError(f"the settings file {path} cannot be read: {e.strerror}") from None
+    except EnvPayloadError as e:
+        raise SettingsError(f"the settings file {path} is not valid: {e}") from None
+    return {key: value.reveal() for key, value in payload.items()}
