@@ -14,12 +14,16 @@ import re
 import secrets
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+import yaml
 from kubernetes import client, config
+from kubernetes.client.exceptions import ApiException
 
 from localplane.plane import ControlPlane, PlaneError
-from tests.support import IN_CI
+from tests.cluster.operator import RunningOperator
+from tests.support import IN_CI, wait_for
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -70,3 +74,75 @@ def namespace(request: pytest.FixtureRequest, core: client.CoreV1Api) -> Iterato
     core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=name)))
     yield name
     core.delete_namespace(name)
+
+
+@pytest.fixture
+def custom(api_client: client.ApiClient) -> client.CustomObjectsApi:
+    return client.CustomObjectsApi(api_client)
+
+
+@pytest.fixture(scope="session")
+def crd(api_client: client.ApiClient) -> str:
+    """The EnvPayload CRD from manifests/, installed (or updated) and established."""
+    manifest = yaml.safe_load((REPO / "manifests/crds/envpayloads.envpayload.io.yaml").read_text())
+    extensions = client.ApiextensionsV1Api(api_client)
+    name: str = manifest["metadata"]["name"]
+    try:
+        extensions.create_custom_resource_definition(manifest)
+    except ApiException as e:
+        if e.status != 409:
+            raise
+        current: Any = extensions.read_custom_resource_definition(name)
+        manifest["metadata"]["resourceVersion"] = current.metadata.resource_version
+        extensions.replace_custom_resource_definition(name, manifest)
+
+    def established() -> bool:
+        current: Any = extensions.read_custom_resource_definition(name)
+        conditions = current.status.conditions or []
+        return any(c.type == "Established" and c.status == "True" for c in conditions)
+
+    wait_for(established, timeout=30, what=f"CRD {name} to be established")
+    return name
+
+
+@pytest.fixture
+def operator_env() -> dict[str, str]:
+    """Extra environment for the operator under test; tests override this fixture."""
+    return {}
+
+
+@pytest.fixture
+def operator(
+    plane: ControlPlane,
+    crd: str,
+    namespace: str,
+    operator_env: dict[str, str],
+    tmp_path: Path,
+    request: pytest.FixtureRequest,
+) -> Iterator[RunningOperator]:
+    """``envpayload run --namespace <the test's namespace>``, stopped after the test.
+
+    The operator keeps its own objects (keyring, public keys) in the same namespace. Its
+    log is printed when the test fails.
+    """
+    running = RunningOperator(
+        plane,
+        [namespace],
+        tmp_path / "operator.log",
+        operator_namespace=namespace,
+        env=operator_env,
+    )
+    running.start()
+    yield running
+    running.stop()
+    report = getattr(request.node, "rep_call", None)
+    if report is not None and report.failed:
+        print(f"--- operator log ---\n{running.logs()}")
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    """Keep each phase's report on the item, so fixtures can tell whether the test failed."""
+    report = yield
+    setattr(item, f"rep_{report.when}", report)
+    return report

@@ -95,3 +95,11 @@ async def secret_changed(namespace: str | None, name: str, memo: Any, **kwargs: 
         wakeups.wake(key[0], reader, f"source Secret {name} changed")
     for writer in writers.get(key, ()):
         wakeups.wake(key[0], writer, f"target Secret {name} changed")
+
+
+@kopf.on.delete(GROUP, VERSION, PLURAL, optional=True)
+async def forget(namespace: str | None, name: str, memo: Any, **_: Any) -> None:
+    # Nothing to clean in the cluster: with deletionPolicy Delete the Secret's owner
+    # reference lets the garbage collector remove it; with Retain it stays by design.
+    for observer in memo["runtime"].observers:
+        observer.deleted(namespace or "", name)

@@ -1,21 +1,32 @@
 """What every handler and sync loop shares: settings, clients, the reconciler, a pool.
 
 Built once at start by ``envpayload run`` and handed to Kopf as its memo, so handlers
-reach it as ``memo.runtime`` and tests can build one with their own adapters.
+reach it as ``memo["runtime"]`` and tests can build one with their own adapters.
 """
 
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
+from envpayload.errors import EnvPayloadError
 from envpayload.kube import Clients
-from envpayload.reconcile import Reconciler
+from envpayload.reconcile import Outcome, Reconciler, Subject
 from envpayload.settings import Settings
 
 if TYPE_CHECKING:
     from envpayload.controller.worker import Wakeups
+
+
+class Observer(Protocol):
+    """Learns the result of every sync (metrics, alerts); must return quickly, never raise."""
+
+    def synced(self, subject: Subject, outcome: Outcome, seconds: float) -> None: ...
+
+    def failed(self, subject: Subject, error: EnvPayloadError, seconds: float) -> None: ...
+
+    def deleted(self, namespace: str, name: str) -> None: ...
 
 
 @dataclass
@@ -25,3 +36,4 @@ class Runtime:
     reconciler: Reconciler
     wakeups: Wakeups
     executor: ThreadPoolExecutor = field(default_factory=ThreadPoolExecutor)
+    observers: list[Observer] = field(default_factory=list)

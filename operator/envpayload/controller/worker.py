@@ -127,17 +127,30 @@ class SyncLoop:
                 self.runtime.executor, self.runtime.reconciler.sync, subject
             )
         except EnvPayloadError as e:
-            await self._failed(subject, e)
-            return self._retry_delay(subject, e)
-        except Exception as e:
-            await self._failed(subject, _internal(e, self.log))
-            return self._retry_delay(subject, InternalError())
-        finally:
-            self.log.debug("Sync took %.3fs", time.monotonic() - started)
+            error = e
+        except Exception as e:  # a bug must not end the loop
+            error = _internal(e, self.log)
+        else:
+            seconds = time.monotonic() - started
+            await self._synced(subject, outcome)
+            self._notify("synced", subject, outcome, seconds)
+            self.failures = 0
+            return _jittered(outcome.spec.refresh_interval.total_seconds())
 
-        await self._synced(subject, outcome)
-        self.failures = 0
-        return _jittered(outcome.spec.refresh_interval.total_seconds())
+        seconds = time.monotonic() - started
+        await self._failed(subject, error)
+        self._notify("failed", subject, error, seconds)
+        return self._retry_delay(subject, error)
+
+    def _notify(self, what: str, *args: Any) -> None:
+        """Tell every observer; reporting must never break syncing."""
+        for observer in self.runtime.observers:
+            try:
+                getattr(observer, what)(*args)
+            except Exception as e:
+                self.log.error(
+                    "Observer %s failed with %s", type(observer).__name__, type(e).__name__
+                )
 
     async def _synced(self, subject: Subject, outcome: Outcome) -> None:
         now = datetime.datetime.now(datetime.UTC)

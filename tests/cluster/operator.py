@@ -1,0 +1,118 @@
+"""The operator under test, run as its users run it: ``envpayload run`` in a process.
+
+A real process (not Kopf in a thread) so tests see exactly what the command does, can
+read its complete log (the canary tests grep it), and can kill it at any moment (the
+crash-safety tests do). It talks to the plane as its own user, so the audit log tells
+its writes apart from the test's.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import http.client
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from localplane.plane import ControlPlane
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+class RunningOperator:
+    """``envpayload run --namespace ...`` against the local plane, with its log in a file."""
+
+    def __init__(
+        self,
+        plane: ControlPlane,
+        namespaces: Sequence[str],
+        log_path: Path,
+        *,
+        operator_namespace: str,
+        env: Mapping[str, str] | None = None,
+    ) -> None:
+        self.plane = plane
+        self.namespaces = list(namespaces)
+        self.log_path = log_path
+        self.operator_namespace = operator_namespace
+        self.env = dict(env or {})
+        self.liveness_port = _free_port()
+        self._process: subprocess.Popen[bytes] | None = None
+
+    def start(self, timeout: float = 30) -> None:
+        argv = [sys.executable, "-m", "envpayload", "run", "--verbose"]
+        argv += [f"--namespace={ns}" for ns in self.namespaces]
+        argv += [f"--liveness=http://127.0.0.1:{self.liveness_port}/healthz"]
+        env = {
+            **os.environ,
+            "KUBECONFIG": str(self.plane.operator_kubeconfig),
+            "ENVPAYLOAD_NAMESPACE": self.operator_namespace,
+            "ENVPAYLOAD_METRICS_PORT": "0",
+            "ENVPAYLOAD_MIN_RESTART_INTERVAL_SECONDS": "0",
+            **self.env,
+        }
+        with self.log_path.open("ab") as log:
+            self._process = subprocess.Popen(
+                argv, env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
+            )
+        self._wait_alive(timeout)
+
+    def _wait_alive(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            assert self._process is not None
+            if self._process.poll() is not None:
+                raise AssertionError(
+                    f"the operator exited with {self._process.returncode}:\n{self.logs()}"
+                )
+            if self._healthy():
+                return
+            time.sleep(0.1)
+        raise AssertionError(f"the operator did not become alive in {timeout}s:\n{self.logs()}")
+
+    def _healthy(self) -> bool:
+        conn = http.client.HTTPConnection("127.0.0.1", self.liveness_port, timeout=1)
+        try:
+            conn.request("GET", "/healthz")
+            return conn.getresponse().status == 200
+        except OSError:
+            return False
+        finally:
+            conn.close()
+
+    @property
+    def running(self) -> bool:
+        return self._process is not None and self._process.poll() is None
+
+    def stop(self, timeout: float = 20) -> None:
+        """Stop gracefully (SIGTERM), as Kubernetes stops a pod."""
+        self._signal(signal.SIGTERM, timeout)
+
+    def kill(self) -> None:
+        """Stop at once (SIGKILL), as a crash or an OOM kill would."""
+        self._signal(signal.SIGKILL, 10)
+
+    def _signal(self, signum: int, timeout: float) -> None:
+        if self._process is None or self._process.poll() is not None:
+            return
+        self._process.send_signal(signum)
+        try:
+            self._process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self._process.kill()
+            self._process.wait()
+
+    def logs(self) -> str:
+        with contextlib.suppress(FileNotFoundError):
+            return self.log_path.read_text(errors="replace")
+        return ""
