@@ -48,6 +48,8 @@ def parse_duration(text: str) -> timedelta:
 class SecretRefSource:
     name: str
     key: str = DEFAULT_SOURCE_KEY
+    # Only ever the EnvPayload's own namespace; kept so another one can be refused loudly.
+    namespace: str | None = None
 
 
 @dataclass(frozen=True)
@@ -148,7 +150,11 @@ def _read_source(source: Mapping[str, Any]) -> Source:
         raise SpecError("spec.source must name exactly one of secretRef, inline and github")
 
     if ref := source.get("secretRef"):
-        return SecretRefSource(name=ref["name"], key=ref.get("key") or DEFAULT_SOURCE_KEY)
+        return SecretRefSource(
+            name=ref["name"],
+            key=ref.get("key") or DEFAULT_SOURCE_KEY,
+            namespace=ref.get("namespace") or None,
+        )
     if inline := source.get("inline"):
         return InlineSource(sealed=inline["sealed"])
     github = source["github"]

@@ -1,12 +1,21 @@
-"""An EnvPayload with a secretRef source becomes a correct Secret, and follows its source."""
+"""An EnvPayload becomes a correct Secret every time, or nothing changes and it says why."""
 
 from __future__ import annotations
 
+import time
+from typing import Any
+
 from kubernetes import client
 
+from envpayload.spec import GROUP, PLURAL, VERSION
 from tests.cluster.envpayloads import (
     apply_envpayload,
+    events_for,
+    get_envpayload,
+    operator_writes,
+    ready_condition,
     secret_values,
+    settle,
     wait_for_ready,
     write_source,
 )
@@ -21,6 +30,21 @@ battery staple"
 export API_KEY='k-123'
 """
 
+SOURCE = {"secretRef": {"name": "app-env"}}
+
+
+def secret_version(core: client.CoreV1Api, namespace: str, name: str) -> str:
+    secret: Any = core.read_namespaced_secret(name, namespace)
+    return str(secret.metadata.resource_version)
+
+
+def start_synced(
+    core: client.CoreV1Api, custom: client.CustomObjectsApi, namespace: str, text: str, **spec: Any
+) -> dict[str, Any]:
+    write_source(core, namespace, "app-env", text)
+    apply_envpayload(custom, namespace, "app", {"source": SOURCE, **spec})
+    return wait_for_ready(custom, namespace, "app")
+
 
 def test_a_secret_ref_payload_becomes_a_secret(
     operator: RunningOperator,
@@ -28,18 +52,23 @@ def test_a_secret_ref_payload_becomes_a_secret(
     custom: client.CustomObjectsApi,
     namespace: str,
 ) -> None:
-    write_source(core, namespace, "app-env", PAYLOAD)
+    obj = start_synced(core, custom, namespace, PAYLOAD)
 
-    apply_envpayload(custom, namespace, "app", {"source": {"secretRef": {"name": "app-env"}}})
-
-    obj = wait_for_ready(custom, namespace, "app")
     assert secret_values(core, namespace, "app") == {
         "DATABASE_URL": "mysql://app@db:3306/app",
         "DATABASE_PASSWORD": "correct horse\nbattery staple",
         "API_KEY": "k-123",
     }
-    assert obj["status"]["keys"] == ["DATABASE_URL", "DATABASE_PASSWORD", "API_KEY"]
-    assert obj["status"]["sourceKind"] == "secretRef"
+    status = obj["status"]
+    assert status["keys"] == ["DATABASE_URL", "DATABASE_PASSWORD", "API_KEY"]
+    assert (status["sourceKind"], status["secretName"], status["keyCount"]) == (
+        "secretRef",
+        "app",
+        3,
+    )
+    assert status["sourceVersion"].startswith("rv:")
+    reasons = [e.reason for e in events_for(core, namespace, "app")]
+    assert "Synced" in reasons
 
 
 def test_a_change_of_the_source_reaches_the_secret_within_seconds(
@@ -48,14 +77,7 @@ def test_a_change_of_the_source_reaches_the_secret_within_seconds(
     custom: client.CustomObjectsApi,
     namespace: str,
 ) -> None:
-    write_source(core, namespace, "app-env", "API_KEY=old\n")
-    apply_envpayload(
-        custom,
-        namespace,
-        "app",
-        {"source": {"secretRef": {"name": "app-env"}}, "refreshInterval": "1h"},
-    )
-    wait_for_ready(custom, namespace, "app")
+    start_synced(core, custom, namespace, "API_KEY=old\n", refreshInterval="1h")
 
     write_source(core, namespace, "app-env", "API_KEY=new\n")
 
@@ -64,3 +86,246 @@ def test_a_change_of_the_source_reaches_the_secret_within_seconds(
         timeout=5,
         what="the new value",
     )
+
+
+def test_a_key_removed_from_the_payload_leaves_the_secret(
+    operator: RunningOperator,
+    core: client.CoreV1Api,
+    custom: client.CustomObjectsApi,
+    namespace: str,
+) -> None:
+    start_synced(core, custom, namespace, "KEEP=1\nDROP=2\n")
+
+    write_source(core, namespace, "app-env", "KEEP=1\n")
+
+    wait_for(
+        lambda: secret_values(core, namespace, "app") == {"KEEP": "1"},
+        timeout=10,
+        what="DROP to go",
+    )
+    wait_for(
+        lambda: get_envpayload(custom, namespace, "app")["status"]["keys"] == ["KEEP"], timeout=10
+    )
+
+
+def test_the_file_key_stores_the_payload_verbatim(
+    operator: RunningOperator,
+    core: client.CoreV1Api,
+    custom: client.CustomObjectsApi,
+    namespace: str,
+) -> None:
+    start_synced(core, custom, namespace, PAYLOAD, target={"fileKey": ".env"})
+
+    values = secret_values(core, namespace, "app")
+    assert values is not None
+    assert values[".env"] == PAYLOAD
+    assert values["API_KEY"] == "k-123"
+
+
+def test_deleting_with_the_delete_policy_removes_the_secret(
+    operator: RunningOperator,
+    core: client.CoreV1Api,
+    custom: client.CustomObjectsApi,
+    namespace: str,
+) -> None:
+    start_synced(core, custom, namespace, "A=1\n")
+
+    custom.delete_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL, "app")
+
+    wait_for(
+        lambda: secret_values(core, namespace, "app") is None,
+        timeout=30,
+        what="the Secret to be collected",
+    )
+
+
+def test_deleting_with_the_retain_policy_keeps_the_secret_without_an_owner(
+    operator: RunningOperator,
+    core: client.CoreV1Api,
+    custom: client.CustomObjectsApi,
+    namespace: str,
+) -> None:
+    start_synced(core, custom, namespace, "A=1\n", target={"deletionPolicy": "Retain"})
+
+    custom.delete_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL, "app")
+    wait_for(
+        lambda: (
+            not custom.list_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL)["items"]
+        ),
+        timeout=30,
+    )
+    settle(3)
+
+    secret: Any = core.read_namespaced_secret("app", namespace)
+    assert secret.metadata.owner_references is None
+    assert secret_values(core, namespace, "app") == {"A": "1"}
+
+
+def test_switching_to_retain_drops_the_owner_reference(
+    operator: RunningOperator,
+    core: client.CoreV1Api,
+    custom: client.CustomObjectsApi,
+    namespace: str,
+) -> None:
+    start_synced(core, custom, namespace, "A=1\n")
+
+    apply_envpayload(
+        custom, namespace, "app", {"source": SOURCE, "target": {"deletionPolicy": "Retain"}}
+    )
+
+    def unowned() -> bool:
+        secret: Any = core.read_namespaced_secret("app", namespace)
+        return not secret.metadata.owner_references
+
+    wait_for(unowned, timeout=10, what="the owner reference to go")
+
+
+def test_an_unmanaged_secret_is_left_alone_and_reported_as_a_conflict(
+    operator: RunningOperator,
+    core: client.CoreV1Api,
+    custom: client.CustomObjectsApi,
+    namespace: str,
+) -> None:
+    write_source(core, namespace, "app", "SOMEONE_ELSES=1\n", key="theirs")
+    before = secret_version(core, namespace, "app")
+
+    start = {"source": SOURCE}
+    write_source(core, namespace, "app-env", "A=1\n")
+    apply_envpayload(custom, namespace, "app", start)
+
+    obj = wait_for_ready(custom, namespace, "app", status="False", reason="Conflict")
+    assert "spec.target.adopt" in ready_condition(obj)["message"]
+    assert secret_version(core, namespace, "app") == before
+    wait_for(
+        lambda: "Conflict" in [e.reason for e in events_for(core, namespace, "app")], timeout=10
+    )
+
+
+def test_adopt_takes_over_an_unmanaged_secret_with_exactly_the_payloads_keys(
+    operator: RunningOperator,
+    core: client.CoreV1Api,
+    custom: client.CustomObjectsApi,
+    namespace: str,
+) -> None:
+    write_source(core, namespace, "app", "stale", key="LEFTOVER")
+
+    start_synced(core, custom, namespace, "A=1\n", target={"adopt": True})
+
+    wait_for(
+        lambda: secret_values(core, namespace, "app") == {"A": "1"},
+        timeout=10,
+        what="only the payload's keys",
+    )
+
+
+def test_a_malformed_payload_keeps_the_last_good_secret_and_names_the_line(
+    operator: RunningOperator,
+    core: client.CoreV1Api,
+    custom: client.CustomObjectsApi,
+    namespace: str,
+) -> None:
+    start_synced(core, custom, namespace, "A=1\nB=2\n")
+    before = secret_version(core, namespace, "app")
+
+    write_source(core, namespace, "app-env", "A=1\nB=2\nthis line is broken\n")
+
+    obj = wait_for_ready(custom, namespace, "app", status="False", reason="InvalidPayload")
+    assert ready_condition(obj)["message"] == "line 3: the statement does not parse"
+    assert secret_version(core, namespace, "app") == before
+    assert obj["status"]["keys"] == ["A", "B"]
+    wait_for(
+        lambda: "InvalidPayload" in [e.reason for e in events_for(core, namespace, "app")],
+        timeout=10,
+    )
+
+
+def test_a_missing_required_key_keeps_the_last_good_secret_and_names_the_key(
+    operator: RunningOperator,
+    core: client.CoreV1Api,
+    custom: client.CustomObjectsApi,
+    namespace: str,
+) -> None:
+    start_synced(
+        core, custom, namespace, "DB_PASSWORD=1\nA=1\n", validation={"required": ["DB_PASSWORD"]}
+    )
+    before = secret_version(core, namespace, "app")
+
+    write_source(core, namespace, "app-env", "A=2\n")
+
+    obj = wait_for_ready(custom, namespace, "app", status="False", reason="ValidationFailed")
+    assert ready_condition(obj)["message"] == "required keys are missing: DB_PASSWORD"
+    assert secret_version(core, namespace, "app") == before
+    assert secret_values(core, namespace, "app") == {"DB_PASSWORD": "1", "A": "1"}
+
+
+def test_fixing_the_source_recovers(
+    operator: RunningOperator,
+    core: client.CoreV1Api,
+    custom: client.CustomObjectsApi,
+    namespace: str,
+) -> None:
+    start_synced(core, custom, namespace, "A=1\n")
+    write_source(core, namespace, "app-env", "A=1\nbroken\n")
+    wait_for_ready(custom, namespace, "app", status="False", reason="InvalidPayload")
+
+    write_source(core, namespace, "app-env", "A=2\n")
+
+    wait_for_ready(custom, namespace, "app", reason="Synced")
+    assert secret_values(core, namespace, "app") == {"A": "2"}
+    wait_for(
+        lambda: "Recovered" in [e.reason for e in events_for(core, namespace, "app")], timeout=10
+    )
+
+
+def test_a_missing_source_is_reported_and_picked_up_when_it_appears(
+    operator: RunningOperator,
+    core: client.CoreV1Api,
+    custom: client.CustomObjectsApi,
+    namespace: str,
+) -> None:
+    apply_envpayload(custom, namespace, "app", {"source": SOURCE, "refreshInterval": "1h"})
+    obj = wait_for_ready(custom, namespace, "app", status="False", reason="SourceNotFound")
+    assert "Secret app-env" in ready_condition(obj)["message"]
+
+    write_source(core, namespace, "app-env", "A=1\n")
+
+    wait_for_ready(custom, namespace, "app", timeout=10)
+
+
+def test_a_source_in_another_namespace_is_refused(
+    operator: RunningOperator,
+    core: client.CoreV1Api,
+    custom: client.CustomObjectsApi,
+    namespace: str,
+) -> None:
+    write_source(core, "default", "other-team-env", "STOLEN=1\n")
+    try:
+        apply_envpayload(
+            custom,
+            namespace,
+            "app",
+            {"source": {"secretRef": {"name": "other-team-env", "namespace": "default"}}},
+        )
+
+        obj = wait_for_ready(custom, namespace, "app", status="False", reason="SourceForbidden")
+        assert "only read Secrets in its own namespace" in ready_condition(obj)["message"]
+        assert secret_values(core, namespace, "app") is None
+    finally:
+        core.delete_namespaced_secret("other-team-env", "default")
+
+
+def test_a_refresh_of_unchanged_content_writes_nothing(
+    plane: Any,
+    operator: RunningOperator,
+    core: client.CoreV1Api,
+    custom: client.CustomObjectsApi,
+    namespace: str,
+) -> None:
+    start_synced(core, custom, namespace, PAYLOAD, refreshInterval="10s")
+    settle(2)  # let the writes of the first sync (status, Event) land
+    quiet_from = time.time()
+
+    settle(25)  # two refreshes or more
+
+    assert operator_writes(plane, namespace, after=quiet_from) == []
+    assert "Sync took" in operator.logs()  # the refreshes did run

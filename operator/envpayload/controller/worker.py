@@ -132,6 +132,8 @@ class SyncLoop:
             error = _internal(e, self.log)
         else:
             seconds = time.monotonic() - started
+            written = "wrote the Secret" if outcome.applied.written else "nothing to write"
+            self.log.debug("Sync took %.3fs; %s", seconds, written)
             await self._synced(subject, outcome)
             self._notify("synced", subject, outcome, seconds)
             self.failures = 0

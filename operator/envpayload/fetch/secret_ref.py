@@ -20,7 +20,7 @@ from envpayload.spec import SecretRefSource, Source
 
 
 class SecretRefFetcher:
-    """Reads the payload key of a Secret; the namespace is always the EnvPayload's own."""
+    """Reads the payload key of a Secret in the EnvPayload's own namespace, never another."""
 
     def __init__(self, core: client.CoreV1Api) -> None:
         self._core = core
@@ -28,6 +28,11 @@ class SecretRefFetcher:
     def fetch(self, namespace: str, source: Source) -> Fetched:
         assert isinstance(source, SecretRefSource)
         where = f"Secret {source.name} key {source.key}"
+        if source.namespace not in (None, namespace):
+            raise SourceForbiddenError(
+                f"{where}: an EnvPayload may only read Secrets in its own namespace"
+                f" ({namespace}), not in {source.namespace}"
+            )
         try:
             secret = self._core.read_namespaced_secret(source.name, namespace)
         except ApiException as e:

@@ -1,0 +1,102 @@
+"""The cluster-free commands: exit codes a CI step can use, and no values in output."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from envpayload.cli import main
+
+MANIFEST = """\
+apiVersion: envpayload.io/v1alpha1
+kind: EnvPayload
+metadata: {name: app, namespace: shop}
+spec:
+  source: {secretRef: {name: app-env}}
+  target: {fileKey: .env}
+  validation: {required: [DB_PASSWORD]}
+"""
+
+
+@pytest.fixture
+def files(tmp_path: Path) -> Path:
+    (tmp_path / "good.env").write_text("DB_PASSWORD=canary-9d2f\nAPI_URL=https://api\n")
+    (tmp_path / "bad.env").write_text("DB_PASSWORD=x\nnot a statement\n")
+    (tmp_path / "envpayload.yaml").write_text(MANIFEST)
+    return tmp_path
+
+
+def test_validate_accepts_a_good_file_and_lists_keys_only(
+    files: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["validate", str(files / "good.env"), "--require", "DB_PASSWORD"]) == 0
+    out = capsys.readouterr()
+    assert "2 keys" in out.out
+    assert "DB_PASSWORD, API_URL" in out.out
+    assert "canary" not in out.out + out.err
+
+
+def test_validate_fails_with_the_line_number(
+    files: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["validate", str(files / "bad.env")]) == 1
+    assert "line 2: the statement does not parse" in capsys.readouterr().err
+
+
+def test_validate_fails_on_a_missing_required_key(
+    files: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["validate", str(files / "good.env"), "--require", "REGISTRY_TOKEN"]) == 1
+    assert "required keys are missing: REGISTRY_TOKEN" in capsys.readouterr().err
+
+
+def test_validate_without_a_file_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["validate"])
+    assert exited.value.code == 2
+
+
+def test_render_redacts_values_by_default(files: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(
+        ["render", "-f", str(files / "envpayload.yaml"), "--payload", str(files / "good.env")]
+    )
+    out = capsys.readouterr().out
+    assert code == 0
+    secret = yaml.safe_load(out)
+    assert secret["metadata"]["namespace"] == "shop"
+    assert secret["data"] == {
+        "DB_PASSWORD": "<redacted>",
+        "API_URL": "<redacted>",
+        ".env": "<redacted>",
+    }
+    assert "canary" not in out
+
+
+def test_render_shows_values_only_when_asked(
+    files: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = [
+        "render",
+        "-f",
+        str(files / "envpayload.yaml"),
+        "--payload",
+        str(files / "good.env"),
+        "--show-values",
+    ]
+    assert main(args) == 0
+    secret = yaml.safe_load(capsys.readouterr().out)
+    assert secret["data"]["DB_PASSWORD"] == "Y2FuYXJ5LTlkMmY="
+
+
+def test_render_applies_the_manifests_validation(
+    files: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (files / "short.env").write_text("API_URL=x\n")
+    with pytest.raises(SystemExit) as exited:
+        main(
+            ["render", "-f", str(files / "envpayload.yaml"), "--payload", str(files / "short.env")]
+        )
+    assert exited.value.code == 1
+    assert "required keys are missing: DB_PASSWORD" in capsys.readouterr().err
