@@ -73,3 +73,11 @@ def wait_for_rollout(
         return workload if rollout_complete(workload) else None
 
     return wait_for(done, timeout=timeout, what=f"{kind} {namespace}/{name} to roll out")
+
+
+def plain(obj: Any) -> Any:
+    """A kubernetes model object as the JSON the API speaks (camelCase dicts and lists)."""
+    return _SERIALIZER.sanitize_for_serialization(obj)  # type: ignore[no-untyped-call]
+
+
+_SERIALIZER = client.ApiClient()

@@ -148,12 +148,12 @@ def test_deleting_with_the_retain_policy_keeps_the_secret_without_an_owner(
     start_synced(core, custom, namespace, "A=1\n", target={"deletionPolicy": "Retain"})
 
     custom.delete_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL, "app")
-    wait_for(
-        lambda: (
-            not custom.list_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL)["items"]
-        ),
-        timeout=30,
-    )
+
+    def gone() -> bool:
+        listed: Any = custom.list_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL)
+        return not listed["items"]
+
+    wait_for(gone, timeout=30, what="the EnvPayload to be deleted")
     settle(3)
 
     secret: Any = core.read_namespaced_secret("app", namespace)
