@@ -77,7 +77,8 @@ def test_a_change_of_the_source_reaches_the_secret_within_seconds(
     custom: client.CustomObjectsApi,
     namespace: str,
 ) -> None:
-    start_synced(core, custom, namespace, "API_KEY=old\n", refreshInterval="1h")
+    first = start_synced(core, custom, namespace, "API_KEY=old\n", refreshInterval="1h")
+    time.sleep(1.1)  # status times have a resolution of one second
 
     write_source(core, namespace, "app-env", "API_KEY=new\n")
 
@@ -86,6 +87,16 @@ def test_a_change_of_the_source_reaches_the_secret_within_seconds(
         timeout=5,
         what="the new value",
     )
+
+    # The change time moves with the content and stays moved (status is never rebuilt
+    # from a stale copy of itself).
+    def change_time() -> str:
+        return str(get_envpayload(custom, namespace, "app")["status"]["lastChangeTime"])
+
+    wait_for(lambda: change_time() != first["status"]["lastChangeTime"], timeout=5)
+    changed = change_time()
+    settle(2)
+    assert change_time() == changed
 
 
 def test_a_key_removed_from_the_payload_leaves_the_secret(

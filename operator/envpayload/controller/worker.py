@@ -90,7 +90,7 @@ class SyncLoop:
     body: Any
     log: logging.Logger | logging.LoggerAdapter[Any]
     failures: int = 0
-    # What this loop last wrote: the watch event that shows it may not have arrived yet.
+    # The status this loop last wrote (see subject()).
     last_written: Mapping[str, Any] | None = None
 
     async def run(self, stopped: Any) -> None:
@@ -108,13 +108,16 @@ class SyncLoop:
 
     def subject(self) -> Subject:
         meta = self.body["metadata"]
+        # The operator is the only writer of status, and the watch event carrying its
+        # last write may not have arrived yet: what it wrote last is the freshest truth.
+        status = self.last_written if self.last_written is not None else self.body.get("status")
         return Subject(
             namespace=meta["namespace"],
             name=meta["name"],
             uid=meta["uid"],
             generation=int(meta.get("generation") or 0),
             spec=dict(self.body.get("spec") or {}),
-            status=dict(self.body.get("status") or {}),
+            status=dict(status or {}),
         )
 
     async def sync_once(self) -> float:
@@ -195,9 +198,7 @@ class SyncLoop:
     async def _write_status(self, subject: Subject, status: Mapping[str, Any]) -> None:
         """Patch status when it differs from the live one; a no-op refresh writes nothing."""
         current = subject.status
-        if _same(current, status) or (
-            self.last_written is not None and _same(self.last_written, status)
-        ):
+        if _same(current, status):
             return
         # A merge patch keeps fields it does not mention: drop vanished ones explicitly.
         patch = {"status": {**dict.fromkeys(set(current) - set(status) - {"kopf"}), **status}}

@@ -1,0 +1,1 @@
+"""``make demo``: see the operator do its whole job on the local control plane."""
