@@ -94,6 +94,7 @@ def handle(args: argparse.Namespace) -> int:
         log_format=kopf.LogFormat.JSON if settings.log_format == "json" else kopf.LogFormat.FULL,
     )
     quiet_chatty_loggers()
+    logging.getLogger("kopf.objects").addFilter(_drop_routine_successes)
 
     runtime = build_runtime(settings)
     logger.info(
@@ -112,6 +113,19 @@ def handle(args: argparse.Namespace) -> int:
         )
     )
     return 0
+
+
+# Kopf reports every successful handler call at INFO. For the watch on Secrets and the
+# indexes that is one line per Secret change in the cluster, which drowns what matters.
+_ROUTINE = ("Handler 'secret_changed' succeeded", "Handler 'envpayload_changed' succeeded")
+
+
+def _drop_routine_successes(record: logging.LogRecord) -> bool:
+    message = record.getMessage()
+    routine = message.startswith(_ROUTINE) or (
+        message.startswith("Indexer '") and message.endswith("succeeded.")
+    )
+    return not (record.levelno == logging.INFO and routine)
 
 
 def build_runtime(settings: Settings) -> Runtime:

@@ -7,8 +7,11 @@
 
 NB: there are no create/update handlers on Secrets: Kopf would store each Secret's data,
 in plain text, in its last-handled-configuration annotation. Event handlers and indexes
-store nothing. EnvPayloads carry Kopf's finalizer only because daemons need one; the
-operator's own annotations and finalizer use the ``envpayload.io`` prefix.
+store nothing. Nor are there create/update/delete handlers on EnvPayloads: Kopf would
+copy each spec (an inline envelope of up to 1.5 MB) into an annotation on every change.
+EnvPayloads carry Kopf's finalizer only because daemons need one (the loop notices its
+EnvPayload's deletion when its daemon stops); the finalizer and Kopf's annotations use
+the ``envpayload.io`` prefix.
 """
 
 from __future__ import annotations
@@ -95,11 +98,3 @@ async def secret_changed(namespace: str | None, name: str, memo: Any, **kwargs: 
         wakeups.wake(key[0], reader, f"source Secret {name} changed")
     for writer in writers.get(key, ()):
         wakeups.wake(key[0], writer, f"target Secret {name} changed")
-
-
-@kopf.on.delete(GROUP, VERSION, PLURAL, optional=True)
-async def forget(namespace: str | None, name: str, memo: Any, **_: Any) -> None:
-    # Nothing to clean in the cluster: with deletionPolicy Delete the Secret's owner
-    # reference lets the garbage collector remove it; with Retain it stays by design.
-    for observer in memo["runtime"].observers:
-        observer.deleted(namespace or "", name)

@@ -22,6 +22,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import kopf
 from kubernetes.client.exceptions import ApiException
 
 from envpayload.controller.runtime import Runtime
@@ -105,6 +106,10 @@ class SyncLoop:
                 await _sleep(wakeup.event, stopped, delay)
         finally:
             self.runtime.wakeups.unregister(namespace, name)
+            # Nothing to clean in the cluster: with deletionPolicy Delete the Secret's
+            # owner reference lets the garbage collector remove it; Retain keeps it.
+            if stopped.reason and kopf.DaemonStoppingReason.RESOURCE_DELETED in stopped.reason:
+                self._notify("deleted", namespace, name)
 
     def subject(self) -> Subject:
         meta = self.body["metadata"]
