@@ -40,17 +40,19 @@ class RunningOperator:
         *,
         operator_namespace: str,
         env: Mapping[str, str] | None = None,
+        verbose: bool = True,
     ) -> None:
         self.plane = plane
         self.namespaces = list(namespaces)
         self.log_path = log_path
         self.operator_namespace = operator_namespace
         self.env = dict(env or {})
+        self.verbose = verbose
         self.liveness_port = _free_port()
         self._process: subprocess.Popen[bytes] | None = None
 
     def start(self, timeout: float = 30) -> None:
-        argv = [sys.executable, "-m", "envpayload", "run", "--verbose"]
+        argv = [sys.executable, "-m", "envpayload", "run", *(["--verbose"] if self.verbose else [])]
         argv += [f"--namespace={ns}" for ns in self.namespaces]
         argv += [f"--liveness=http://127.0.0.1:{self.liveness_port}/healthz"]
         env = {
