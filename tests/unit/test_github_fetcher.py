@@ -170,6 +170,27 @@ def test_a_file_that_disappears_is_not_found(github: FakeGitHub) -> None:
         fetcher().fetch(NAMESPACE, source(github))
 
 
+@pytest.mark.parametrize(("max_files", "max_bytes"), [(2, 1 << 20), (100, 30)])
+def test_the_cache_forgets_the_least_recently_used_file_when_full(
+    github: FakeGitHub, max_files: int, max_bytes: int
+) -> None:
+    for name in ("a", "b", "c"):
+        github.commit(REPO, f"{name}.env", f"KEY={name * 10}\n")
+    fetch = GitHubFetcher(Secrets(gh={"token": TOKEN}), new_client, max_files, max_bytes)
+    for name in ("a", "b", "c"):
+        fetch.fetch(NAMESPACE, source_of(github, f"{name}.env"))
+    before = len(github.requests)
+
+    fetch.fetch(NAMESPACE, source_of(github, "c.env"))
+    fetch.fetch(NAMESPACE, source_of(github, "a.env"))
+
+    assert [r.status for r in github.requests[before:]] == [304, 200, 200]
+
+
+def source_of(github: FakeGitHub, path: str) -> GitHubSource:
+    return GitHubSource(REPO, path, "", github.url, "gh", allow_plaintext=True)
+
+
 def test_tokens_and_content_never_reach_the_log(
     github: FakeGitHub, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -43,8 +43,10 @@ from envpayload.spec import GitHubSource, Source
 
 # A sealed envelope of the largest payload a Secret can hold (1 MiB) is about 1.4 MB.
 MAX_FILE_BYTES: Final = 2 * 1024 * 1024
-# Files and clients remembered; the least recently used go first.
+# Files and clients remembered; the least recently used go first. A forgotten file only
+# costs one full read (and a commit lookup) at its next poll.
 MAX_FILES: Final = 1024
+MAX_CACHED_BYTES: Final = 64 * 1024 * 1024
 MAX_CLIENTS: Final = 256
 
 logger = logging.getLogger(__name__)
@@ -83,10 +85,18 @@ class _Known:
 
 
 class _Lru(Generic[K, V]):
-    """A small thread-safe mapping that forgets its least recently used entries."""
+    """A small thread-safe mapping that forgets its least recently used entries.
 
-    def __init__(self, size: int) -> None:
+    Bounded by a count and by a total weight (bytes, for cached files).
+    """
+
+    def __init__(
+        self, size: int, max_weight: int = 0, weight: Callable[[V], int] = lambda _: 0
+    ) -> None:
         self._size = size
+        self._max_weight = max_weight
+        self._weight = weight
+        self._total = 0
         self._items: OrderedDict[K, V] = OrderedDict()
         self._lock = threading.Lock()
 
@@ -99,10 +109,14 @@ class _Lru(Generic[K, V]):
 
     def put(self, key: K, value: V) -> None:
         with self._lock:
+            if key in self._items:
+                self._total -= self._weight(self._items.pop(key))
             self._items[key] = value
-            self._items.move_to_end(key)
-            if len(self._items) > self._size:
-                self._items.popitem(last=False)
+            self._total += self._weight(value)
+            while len(self._items) > self._size or (
+                self._max_weight and self._total > self._max_weight and len(self._items) > 1
+            ):
+                self._total -= self._weight(self._items.popitem(last=False)[1])
 
     def __len__(self) -> int:
         return len(self._items)
@@ -140,10 +154,13 @@ class GitHubFetcher:
         read_secret: CredentialsReader,
         new_client: ClientFactory,
         max_files: int = MAX_FILES,
+        max_bytes: int = MAX_CACHED_BYTES,
     ) -> None:
         self._read_secret = read_secret
         self._new_client = new_client
-        self._files: _Lru[tuple[str, ...], _Known] = _Lru(max_files)
+        self._files: _Lru[tuple[str, ...], _Known] = _Lru(
+            max_files, max_bytes, lambda known: len(known.fetched.content)
+        )
         self._clients: _Lru[tuple[str, str, str], tuple[str, GitHubClient]] = _Lru(MAX_CLIENTS)
 
     def fetch(self, namespace: str, source: Source) -> Fetched:
