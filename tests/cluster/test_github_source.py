@@ -89,6 +89,21 @@ def github_spec(
     }
 
 
+def start(
+    github: FakeGitHub,
+    core: client.CoreV1Api,
+    custom: client.CustomObjectsApi,
+    namespace: str,
+    content: str,
+    **spec: Any,
+) -> str:
+    """Commit ``content``, give the EnvPayload ``shop`` a token and create it; the commit."""
+    commit = github.commit(REPO, PATH, content)
+    credentials(core, namespace, {"token": TOKEN})
+    apply_envpayload(custom, namespace, "shop", github_spec(github, **spec))
+    return commit
+
+
 def push(body: dict[str, Any], signature: str | None) -> int:
     raw = json.dumps(body).encode()
     headers = {"Content-Type": "application/json", "X-GitHub-Event": "push"}
@@ -114,10 +129,9 @@ def test_a_github_file_becomes_a_secret_and_follows_a_new_commit(
     custom: client.CustomObjectsApi,
     namespace: str,
 ) -> None:
-    first = github.commit(REPO, PATH, 'DATABASE_URL=mysql://db/shop\nGREETING="hello\nworld"\n')
-    credentials(core, namespace, {"token": TOKEN})
-
-    apply_envpayload(custom, namespace, "shop", github_spec(github))
+    first = start(
+        github, core, custom, namespace, 'DATABASE_URL=mysql://db/shop\nGREETING="hello\nworld"\n'
+    )
 
     obj = wait_for_ready(custom, namespace, "shop")
     assert secret_values(core, namespace, "shop") == {
@@ -160,9 +174,7 @@ def test_the_last_good_secret_stays_through_an_outage(
     custom: client.CustomObjectsApi,
     namespace: str,
 ) -> None:
-    github.commit(REPO, PATH, "API_KEY=good\n")
-    credentials(core, namespace, {"token": TOKEN})
-    apply_envpayload(custom, namespace, "shop", github_spec(github))
+    start(github, core, custom, namespace, "API_KEY=good\n")
     wait_for_ready(custom, namespace, "shop")
 
     github.fail(503, "Service Unavailable")
@@ -196,13 +208,11 @@ def test_a_rate_limited_source_is_not_asked_again_before_retry_after(
     custom: client.CustomObjectsApi,
     namespace: str,
 ) -> None:
-    github.commit(REPO, PATH, "API_KEY=good\n")
-    credentials(core, namespace, {"token": TOKEN})
     github.fail(
         429, "You have exceeded a secondary rate limit.", times=1, headers={"Retry-After": "15"}
     )
 
-    apply_envpayload(custom, namespace, "shop", github_spec(github))
+    start(github, core, custom, namespace, "API_KEY=good\n")
 
     wait_for_ready(custom, namespace, "shop", status="False", reason="SourceRateLimited")
     asked = len(github.requests)
@@ -219,10 +229,10 @@ def test_a_signed_push_refreshes_at_once_and_an_unsigned_one_is_refused(
     custom: client.CustomObjectsApi,
     namespace: str,
 ) -> None:
-    github.commit(REPO, PATH, "API_KEY=one\n")
-    credentials(core, namespace, {"token": TOKEN})
-    apply_envpayload(custom, namespace, "shop", github_spec(github, interval="1h"))
+    start(github, core, custom, namespace, "API_KEY=one\n", interval="1h")
     wait_for_ready(custom, namespace, "shop")
+    # The first sync's own writes wake the loop once more; let that pass before pushing.
+    settle(3)
     github.commit(REPO, PATH, "API_KEY=two\n")
     body = {
         "ref": "refs/heads/main",
@@ -249,10 +259,7 @@ def test_plain_text_from_github_is_refused_unless_allowed(
     custom: client.CustomObjectsApi,
     namespace: str,
 ) -> None:
-    github.commit(REPO, PATH, "API_KEY=plain\n")
-    credentials(core, namespace, {"token": TOKEN})
-
-    apply_envpayload(custom, namespace, "shop", github_spec(github, plaintext=False))
+    start(github, core, custom, namespace, "API_KEY=plain\n", plaintext=False)
 
     obj = wait_for_ready(custom, namespace, "shop", status="False", reason="EnvelopeRejected")
     assert "is not a sealed envelope" in ready_condition(obj)["message"]
