@@ -69,7 +69,7 @@ def test_an_unchanged_file_is_answered_304_and_costs_no_rate_limit(github: FakeG
     assert first is not None
     remaining = REGISTRY.get_sample_value(
         "envpayload_github_rate_limit_remaining",
-        {"api": client.api, "credentials": "test/creds", "resource": "core"},
+        {"host": client.api, "credentials": "test/creds"},
     )
 
     again = client.get_raw(REPO, PATH, "", first.etag)
@@ -81,10 +81,30 @@ def test_an_unchanged_file_is_answered_304_and_costs_no_rate_limit(github: FakeG
     assert (
         REGISTRY.get_sample_value(
             "envpayload_github_rate_limit_remaining",
-            {"api": client.api, "credentials": "test/creds", "resource": "core"},
+            {"host": client.api, "credentials": "test/creds"},
         )
         == remaining
     )
+
+
+def test_requests_are_counted_by_result(github: FakeGitHub) -> None:
+    def counted(result: str) -> float:
+        value = REGISTRY.get_sample_value("envpayload_github_requests_total", {"result": result})
+        return value or 0.0
+
+    before = {result: counted(result) for result in ("ok", "not_modified", "not_found")}
+    client = client_for(github)
+    first = client.get_raw(REPO, PATH, "", None)
+    assert first is not None
+    client.get_raw(REPO, PATH, "", first.etag)
+    with pytest.raises(SourceNotFoundError):
+        client.get_raw(REPO, "missing.env", "", None)
+
+    assert {result: counted(result) - before[result] for result in before} == {
+        "ok": 1,
+        "not_modified": 1,
+        "not_found": 1,
+    }
 
 
 def test_a_ref_is_passed_on_and_the_last_commit_of_the_file_is_found(github: FakeGitHub) -> None:

@@ -27,7 +27,8 @@ from typing import Any, Final
 from aiohttp import web
 
 from envpayload.controller.worker import Wakeups
-from envpayload.github_api import metrics
+from envpayload.github_api import metrics as github_metrics
+from envpayload.github_api.metrics import GitHubMetrics
 
 logger = logging.getLogger(__name__)
 
@@ -97,10 +98,17 @@ def read_push(body: bytes) -> Push | None:
 class GitHubWebhook:
     """Verifies deliveries and wakes the sync loops of the EnvPayloads a push concerns."""
 
-    def __init__(self, secret: str, lookup: Lookup, wakeups: Wakeups) -> None:
+    def __init__(
+        self,
+        secret: str,
+        lookup: Lookup,
+        wakeups: Wakeups,
+        metrics: GitHubMetrics = github_metrics.DEFAULT,
+    ) -> None:
         self._secret = secret.encode()
         self._lookup = lookup
         self._wakeups = wakeups
+        self._metrics = metrics
 
     def __repr__(self) -> str:
         return "GitHubWebhook(secret=<redacted>)"
@@ -115,24 +123,28 @@ class GitHubWebhook:
         try:
             body = await request.read()
         except web.HTTPRequestEntityTooLarge:
-            return self._refuse(metrics.WEBHOOK_BAD_REQUEST, 413, "too large", delivery)
+            return self._refuse(github_metrics.WEBHOOK_BAD_REQUEST, 413, "too large", delivery)
 
         signature = request.headers.get("X-Hub-Signature-256")
         if not signature:
-            return self._refuse(metrics.WEBHOOK_UNSIGNED, 401, "unsigned", delivery)
+            return self._refuse(github_metrics.WEBHOOK_UNSIGNED, 401, "unsigned", delivery)
         if not signature_matches(self._secret, body, signature):
-            return self._refuse(metrics.WEBHOOK_BAD_SIGNATURE, 401, "wrongly signed", delivery)
+            return self._refuse(
+                github_metrics.WEBHOOK_BAD_SIGNATURE, 401, "wrongly signed", delivery
+            )
 
         event = request.headers.get("X-GitHub-Event", "")
         if event != "push":
-            metrics.WEBHOOK_REQUESTS.labels(metrics.WEBHOOK_IGNORED).inc()
+            self._metrics.github_webhook(github_metrics.WEBHOOK_IGNORED)
             return web.json_response({"ignored": event or "unnamed event"})
         push = read_push(body)
         if push is None:
-            return self._refuse(metrics.WEBHOOK_BAD_REQUEST, 400, "not a push payload", delivery)
+            return self._refuse(
+                github_metrics.WEBHOOK_BAD_REQUEST, 400, "not a push payload", delivery
+            )
 
         woken = self._wake(push)
-        metrics.WEBHOOK_REQUESTS.labels(metrics.WEBHOOK_ACCEPTED).inc()
+        self._metrics.github_webhook(github_metrics.WEBHOOK_ACCEPTED)
         logger.info(
             "GitHub push to %s %s (delivery %s): refreshing %s",
             push.repository,
@@ -153,7 +165,7 @@ class GitHubWebhook:
         return woken
 
     def _refuse(self, result: str, status: int, why: str, delivery: str) -> web.Response:
-        metrics.WEBHOOK_REQUESTS.labels(result).inc()
+        self._metrics.github_webhook(result)
         logger.warning("Refused a GitHub webhook delivery (%s): %s", delivery, why)
         return web.json_response({"error": why}, status=status)
 

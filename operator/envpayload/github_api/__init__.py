@@ -11,7 +11,8 @@ what an operator needs around it and PyGithub leaves to its callers:
   pure function, and the cap on every wait;
 - ``credentials``: a token or a GitHub App read from a Secret's keys, never printable;
 - ``actions``: Actions secrets and permissions for ``envpayload github``;
-- ``metrics``: remaining rate limit, requests by result, webhook deliveries by result.
+- ``metrics``: remaining rate limit, requests by result, webhook deliveries by result,
+  behind a small protocol so an operator-wide metrics object can take them.
 
 NB: at DEBUG level PyGithub logs whole response bodies, file contents included. The
 ``github`` logger is kept at INFO by :func:`envpayload.kube.quiet_chatty_loggers`, which

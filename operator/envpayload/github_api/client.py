@@ -44,6 +44,8 @@ from envpayload.errors import (
 from envpayload.github_api import metrics
 from envpayload.github_api.credentials import Credentials
 from envpayload.github_api.limits import rate_limit_wait, read_rate_limit, server_error_backoff
+from envpayload.github_api.metrics import DEFAULT as DEFAULT_METRICS
+from envpayload.github_api.metrics import GitHubMetrics
 
 DEFAULT_BASE_URL: Final = "https://api.github.com"
 RAW: Final = "application/vnd.github.raw+json"
@@ -97,14 +99,14 @@ class GitHubClient:
         timeout: float = 10.0,
         max_wait: float = 10.0,
         label: str = "anonymous",
-        source_kind: str = "github",
+        metrics: GitHubMetrics = DEFAULT_METRICS,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.base_url = api_base_url(base_url)
         self.api = urllib.parse.urlsplit(self.base_url).netloc
         self._label = label
-        self._source_kind = source_kind
+        self._metrics = metrics
         self._max_wait = max_wait
         self._sleep = sleep
         self._clock = clock
@@ -246,12 +248,11 @@ class GitHubClient:
         limit = read_rate_limit(headers)
         if limit is None:
             return
-        labels = (self.api, self._label, limit.resource)
-        metrics.RATE_LIMIT_REMAINING.labels(*labels).set(limit.remaining)
-        metrics.RATE_LIMIT_RESET.labels(*labels).set(limit.reset)
+        self._metrics.github_rate_limit_remaining(self.api, self._label, limit.remaining)
+        self._metrics.github_rate_limit_reset(self.api, self._label, limit.reset)
 
     def _count(self, result: str) -> None:
-        metrics.SOURCE_REQUESTS.labels(self._source_kind, result).inc()
+        self._metrics.github_request(result)
 
 
 def describe_file(repository: str, path: str, ref: str) -> str:

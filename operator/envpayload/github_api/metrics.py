@@ -1,21 +1,24 @@
-"""Prometheus metrics about GitHub: rate limit left, requests made, webhook deliveries.
+"""Prometheus metrics about GitHub: rate limit left, requests by result, webhook deliveries.
 
-Registered in prometheus-client's default registry, so whatever serves ``/metrics`` for
-the operator serves these too. Every label has a bounded set of values: results are the
-fixed words below, ``api`` is the host of an API base URL, ``credentials`` names a
-credentials Secret (``namespace/name``) or ``anonymous``. Nothing here carries a token,
-a path or a payload value.
+The client and the webhook record facts through the small :class:`GitHubMetrics`
+protocol, so they do not depend on where the series live. :data:`DEFAULT` keeps them in
+prometheus-client's default registry; an operator-wide metrics object with the same
+methods can be passed instead, so every series is served from one registry.
+
+Every label has a bounded set of values: results are the fixed words below, ``host`` is
+the host of an API base URL, ``credentials`` names a credentials Secret
+(``namespace/name``) or ``anonymous``. Nothing here carries a token, a path or a value.
 """
 
 from __future__ import annotations
 
-from typing import Final
+from typing import Final, Protocol
 
-from prometheus_client import Counter, Gauge
+from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge
 
-# Results of one request to a source.
-NOT_MODIFIED: Final = "not_modified"
+# Results of one HTTP request to GitHub.
 OK: Final = "ok"
+NOT_MODIFIED: Final = "not_modified"
 UNAUTHORIZED: Final = "unauthorized"
 FORBIDDEN: Final = "forbidden"
 NOT_FOUND: Final = "not_found"
@@ -31,26 +34,65 @@ WEBHOOK_UNSIGNED: Final = "unsigned"
 WEBHOOK_BAD_SIGNATURE: Final = "bad_signature"
 WEBHOOK_BAD_REQUEST: Final = "bad_request"
 
-RATE_LIMIT_REMAINING = Gauge(
-    "envpayload_github_rate_limit_remaining",
-    "Requests left in GitHub's current rate-limit window, as its last answer said.",
-    ["api", "credentials", "resource"],
-)
-RATE_LIMIT_RESET = Gauge(
-    "envpayload_github_rate_limit_reset_timestamp_seconds",
-    "When GitHub's current rate-limit window ends (Unix time).",
-    ["api", "credentials", "resource"],
-)
-SOURCE_REQUESTS = Counter(
-    "envpayload_source_requests_total",
-    "Requests made to payload sources, by source kind and result.",
-    ["source", "result"],
-)
-WEBHOOK_REQUESTS = Counter(
-    "envpayload_github_webhook_requests_total",
-    "GitHub webhook deliveries received, by result (unsigned and bad_signature are refused).",
-    ["result"],
-)
+
+class GitHubMetrics(Protocol):
+    """What the GitHub client and webhook report; implementations must never raise."""
+
+    def github_request(self, result: str) -> None: ...
+
+    def github_rate_limit_remaining(self, host: str, credentials: str, remaining: int) -> None: ...
+
+    def github_rate_limit_reset(self, host: str, credentials: str, reset: float) -> None: ...
+
+    def github_webhook(self, result: str) -> None: ...
+
+
+class PrometheusGitHubMetrics:
+    """The GitHub series, registered in ``registry``."""
+
+    def __init__(self, registry: CollectorRegistry = REGISTRY) -> None:
+        self.requests = Counter(
+            "envpayload_github_requests",
+            "HTTP requests to the GitHub API by result (not_modified answers cost no rate limit).",
+            ["result"],
+            registry=registry,
+        )
+        self.rate_limit_remaining = Gauge(
+            "envpayload_github_rate_limit_remaining",
+            "GitHub API requests left in the current rate-limit window, per API host and "
+            "credentials Secret (namespace/name, or anonymous).",
+            ["host", "credentials"],
+            registry=registry,
+        )
+        self.rate_limit_reset = Gauge(
+            "envpayload_github_rate_limit_reset_timestamp_seconds",
+            "When GitHub's current rate-limit window ends (Unix time), per API host and "
+            "credentials Secret.",
+            ["host", "credentials"],
+            registry=registry,
+        )
+        self.webhooks = Counter(
+            "envpayload_github_webhook_requests",
+            "GitHub webhook deliveries by result: accepted, ignored, and the refused "
+            "unsigned, bad_signature and bad_request.",
+            ["result"],
+            registry=registry,
+        )
+
+    def github_request(self, result: str) -> None:
+        self.requests.labels(result).inc()
+
+    def github_rate_limit_remaining(self, host: str, credentials: str, remaining: int) -> None:
+        self.rate_limit_remaining.labels(host, credentials).set(remaining)
+
+    def github_rate_limit_reset(self, host: str, credentials: str, reset: float) -> None:
+        self.rate_limit_reset.labels(host, credentials).set(reset)
+
+    def github_webhook(self, result: str) -> None:
+        self.webhooks.labels(result).inc()
+
+
+DEFAULT: Final = PrometheusGitHubMetrics()
 
 
 def request_result(status: int, rate_limited: bool = False) -> str:
