@@ -2,6 +2,9 @@
 
 The operator runs as a process against the local plane and reaches a local GitHub
 (tests/github_fake.py) through ``baseUrl``, with its real HTTP stack.
+
+TODO(sealing on main): these tests read plain text (allowPlaintext: true); once the
+sealing branch's opener is on main, add one that commits an `envpayload seal` envelope.
 """
 
 from __future__ import annotations

@@ -73,7 +73,12 @@ def push_secret(
 
 
 def list_secrets(client: GitHubClient, repository: str, environment: str = "") -> list[SecretInfo]:
-    """The Actions secrets of the repository, or of one of its environments."""
+    """The Actions secrets of the repository, or of one of its environments.
+
+    TODO(organisation secrets): secrets shared from the organisation
+    (GET /repos/{owner}/{repo}/actions/organization-secrets) are not listed yet, so an
+    expected secret kept only there is reported missing; add them as their own scope.
+    """
     repo = client.github.get_repo(repository)
     if environment:
         scope = f"environment {environment}"
