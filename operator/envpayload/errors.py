@@ -12,7 +12,9 @@ for exactly that reason::
 
     EnvPayloadError
     ├── SourceError            the payload could not be fetched (retryable)
-    │   └── SourceNotFoundError
+    │   ├── SourceNotFoundError
+    │   ├── SourceForbiddenError
+    │   └── RateLimitedError   the source asked us to wait (retry_after seconds)
     ├── EnvelopeError          a sealed envelope could not be opened
     │   ├── UnknownKeyError    sealed for a key this operator does not hold
     │   └── ReplayError        an older serial than the one last applied
@@ -51,6 +53,20 @@ class SourceForbiddenError(SourceError):
     """The source refused access: credentials are missing, wrong or lack a permission."""
 
     reason = "SourceForbidden"
+
+
+class RateLimitedError(SourceError):
+    """The source asked us to slow down; ``retry_after`` says for how long (seconds).
+
+    The controller waits at least that long before the next sync of the EnvPayload, so a
+    rate-limited source is not asked again before it said it would answer.
+    """
+
+    reason = "SourceRateLimited"
+
+    def __init__(self, message: str, retry_after: float) -> None:
+        self.retry_after = retry_after
+        super().__init__(message)
 
 
 class EnvelopeError(EnvPayloadError):

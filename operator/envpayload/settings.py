@@ -91,6 +91,37 @@ class Settings:
         "Port of the Prometheus metrics endpoint (/metrics); 0 disables it.",
         minimum=0,
     )
+    github_webhook_secret: str = _setting(
+        "ENVPAYLOAD_GITHUB_WEBHOOK_SECRET",
+        "",
+        "Secret of the GitHub push webhook (checked with X-Hub-Signature-256); setting it "
+        "starts the webhook endpoint, POST /webhooks/github.",
+        secret=True,
+    )
+    webhook_port: int = _setting(
+        "ENVPAYLOAD_WEBHOOK_PORT",
+        8081,
+        "Port of the GitHub webhook endpoint (served only when its secret is set).",
+        minimum=1,
+    )
+    webhook_address: str = _setting(
+        "ENVPAYLOAD_WEBHOOK_ADDRESS",
+        "0.0.0.0",  # noqa: S104 - in a pod, the Service's traffic arrives on the pod's address
+        "Address the GitHub webhook endpoint listens on.",
+    )
+    github_timeout_seconds: float = _setting(
+        "ENVPAYLOAD_GITHUB_TIMEOUT_SECONDS",
+        10.0,
+        "Longest wait for one answer from the GitHub API (connect and read).",
+        minimum=1,
+    )
+    github_max_wait_seconds: float = _setting(
+        "ENVPAYLOAD_GITHUB_MAX_WAIT_SECONDS",
+        10.0,
+        "Longest a sync waits for GitHub (Retry-After, a rate-limit reset, a retry after a "
+        "server error); a longer wait ends the sync and the next one is scheduled after it.",
+        minimum=0,
+    )
     log_format: str = _setting(
         "ENVPAYLOAD_LOG_FORMAT",
         "text",
@@ -116,7 +147,8 @@ class Settings:
         return cls(**kwargs)
 
     def __repr__(self) -> str:
-        # The webhook URL is a credential (Slack's carries its token in the path).
+        # The alert webhook URL is a credential (Slack's carries its token in the path), and
+        # so is the GitHub webhook secret.
         shown = {
             f.name: (
                 "<redacted>"

@@ -12,9 +12,9 @@ import sys
 from collections.abc import Sequence
 
 from envpayload import __version__
-from envpayload.cli import render, run, validate
+from envpayload.cli import github, render, run, validate
 
-SUBCOMMANDS = (run, validate, render)
+SUBCOMMANDS = (run, validate, render, github)
 
 
 def build_parser() -> argparse.ArgumentParser:

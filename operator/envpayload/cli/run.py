@@ -20,8 +20,11 @@ from envpayload.cli.common import USAGE_ERROR, fail
 from envpayload.controller import handlers  # noqa: F401 - importing registers the Kopf handlers
 from envpayload.controller.runtime import Runtime
 from envpayload.controller.worker import Wakeups
+from envpayload.fetch.github import ClientFactory, GitHubFetcher, KubeCredentialsReader
 from envpayload.fetch.inline import InlineFetcher
 from envpayload.fetch.secret_ref import SecretRefFetcher
+from envpayload.github_api.client import GitHubClient
+from envpayload.github_api.credentials import Credentials
 from envpayload.kube import Clients, new_api_client, quiet_chatty_loggers
 from envpayload.reconcile import Reconciler
 from envpayload.settings import Settings, SettingsError, describe_settings
@@ -132,7 +135,11 @@ def build_runtime(settings: Settings) -> Runtime:
     clients = Clients(new_api_client())
     reconciler = Reconciler(
         clients.core,
-        fetchers={"secretRef": SecretRefFetcher(clients.core), "inline": InlineFetcher()},
+        fetchers={
+            "secretRef": SecretRefFetcher(clients.core),
+            "inline": InlineFetcher(),
+            "github": GitHubFetcher(KubeCredentialsReader(clients.core), github_clients(settings)),
+        },
         opener=None,
     )
     return Runtime(
@@ -142,3 +149,18 @@ def build_runtime(settings: Settings) -> Runtime:
         wakeups=Wakeups(),
         executor=ThreadPoolExecutor(settings.sync_workers, thread_name_prefix="sync"),
     )
+
+
+def github_clients(settings: Settings) -> ClientFactory:
+    """Makes GitHub clients bounded by the operator's settings."""
+
+    def new(base_url: str, credentials: Credentials | None, label: str) -> GitHubClient:
+        return GitHubClient(
+            base_url,
+            credentials,
+            timeout=settings.github_timeout_seconds,
+            max_wait=settings.github_max_wait_seconds,
+            label=label,
+        )
+
+    return new

@@ -3,7 +3,10 @@
 - one daemon per EnvPayload runs its :class:`~envpayload.controller.worker.SyncLoop`;
 - event handlers wake that loop when its spec changes, or when a Secret it reads or
   writes changes (so a source change lands within seconds, without polling);
-- two in-memory indexes map Secrets to the EnvPayloads that read or write them.
+- in-memory indexes map Secrets to the EnvPayloads that read or write them, and GitHub
+  repositories and refs to the EnvPayloads that read a file there;
+- the GitHub push webhook (controller/webhook.py) starts with the operator when its
+  secret is set, and wakes the loops of the EnvPayloads a push concerns.
 
 NB: there are no create/update handlers on Secrets: Kopf would store each Secret's data,
 in plain text, in its last-handled-configuration annotation. Event handlers and indexes
@@ -21,6 +24,7 @@ from typing import Any
 
 import kopf
 
+from envpayload.controller import webhook
 from envpayload.controller.runtime import Runtime
 from envpayload.controller.worker import SyncLoop
 from envpayload.spec import GROUP, PLURAL, VERSION
@@ -47,17 +51,53 @@ async def on_startup(settings: kopf.OperatorSettings, **_: Any) -> None:
     configure(settings)
 
 
+@kopf.on.startup()
+async def start_github_webhook(memo: Any, **kwargs: Any) -> None:
+    runtime: Runtime = memo["runtime"]
+    settings = runtime.settings
+    if not settings.github_webhook_secret:
+        return
+    # Kopf hands its indexes to startup handlers too: empty now, filled as it watches.
+    index: kopf.Index[Any, tuple[str, str]] = kwargs["github_sources"]
+    hook = webhook.GitHubWebhook(
+        settings.github_webhook_secret, lambda key: index.get(key, ()), runtime.wakeups
+    )
+    memo["github_webhook"] = await webhook.serve(
+        hook, settings.webhook_address, settings.webhook_port
+    )
+
+
 @kopf.on.cleanup()
 async def on_cleanup(memo: Any, **_: Any) -> None:
     runtime: Runtime = memo["runtime"]
+    if (runner := memo.get("github_webhook")) is not None:
+        await runner.cleanup()
     runtime.executor.shutdown(wait=False, cancel_futures=True)
 
 
 @kopf.index(GROUP, VERSION, PLURAL)
 def source_secrets(namespace: str | None, name: str, spec: kopf.Spec, **_: Any) -> dict[Any, str]:
-    """(namespace, Secret name) -> the EnvPayloads reading that Secret."""
-    ref = (spec.get("source") or {}).get("secretRef")
-    return {(namespace, ref["name"]): name} if ref else {}
+    """(namespace, Secret name) -> the EnvPayloads reading that Secret.
+
+    A GitHub source's credentials Secret counts too: fixing a token retries at once.
+    """
+    source = spec.get("source") or {}
+    if ref := source.get("secretRef"):
+        return {(namespace, ref["name"]): name}
+    credentials = ((source.get("github") or {}).get("credentialsSecretRef") or {}).get("name")
+    return {(namespace, credentials): name} if credentials else {}
+
+
+@kopf.index(GROUP, VERSION, PLURAL)
+def github_sources(
+    namespace: str | None, name: str, spec: kopf.Spec, **_: Any
+) -> dict[Any, tuple[str, str]]:
+    """(repository, branch or tag; '' for the default) -> the EnvPayloads reading there."""
+    github = (spec.get("source") or {}).get("github")
+    if not github:
+        return {}
+    key = webhook.source_key(github["repository"], github.get("ref") or "")
+    return {key: (namespace or "", name)}
 
 
 @kopf.index(GROUP, VERSION, PLURAL)

@@ -26,7 +26,7 @@ import kopf
 from kubernetes.client.exceptions import ApiException
 
 from envpayload.controller.runtime import Runtime
-from envpayload.errors import EnvPayloadError
+from envpayload.errors import EnvPayloadError, RateLimitedError
 from envpayload.kube import describe_api_error
 from envpayload.reconcile import Outcome, Subject
 from envpayload.report import events
@@ -37,6 +37,8 @@ logger = logging.getLogger(__name__)
 
 FIRST_RETRY_SECONDS = 2.0
 JITTER = 0.1
+# GitHub's rate-limit window is an hour; a longer Retry-After is not believed.
+MAX_RETRY_AFTER_SECONDS = 3600.0
 
 
 class InternalError(EnvPayloadError):
@@ -220,7 +222,12 @@ class SyncLoop:
     def _retry_delay(self, subject: Subject, error: EnvPayloadError) -> float:
         if error.retryable:
             backoff = FIRST_RETRY_SECONDS * 2 ** min(self.failures - 1, 16)
-            return _jittered(min(backoff, self.runtime.settings.retry_max_seconds))
+            delay = _jittered(min(backoff, self.runtime.settings.retry_max_seconds))
+            # A source that said when it will answer again is not asked before then.
+            if isinstance(error, RateLimitedError):
+                asked = min(error.retry_after, MAX_RETRY_AFTER_SECONDS)
+                delay = max(delay, asked * random.uniform(1, 1 + JITTER))  # noqa: S311
+            return delay
         # Retrying bad content changes nothing: wait for a change (which wakes the loop)
         # or the next refresh of a polled source.
         try:

@@ -1,0 +1,108 @@
+"""Prometheus metrics about GitHub: rate limit left, requests by result, webhook deliveries.
+
+The client and the webhook record facts through the small :class:`GitHubMetrics`
+protocol, so they do not depend on where the series live. :data:`DEFAULT` keeps them in
+prometheus-client's default registry; an operator-wide metrics object with the same
+methods can be passed instead, so every series is served from one registry.
+
+Every label has a bounded set of values: results are the fixed words below, ``host`` is
+the host of an API base URL, ``credentials`` names a credentials Secret
+(``namespace/name``) or ``anonymous``. Nothing here carries a token, a path or a value.
+"""
+
+from __future__ import annotations
+
+from typing import Final, Protocol
+
+from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge
+
+# Results of one HTTP request to GitHub.
+OK: Final = "ok"
+NOT_MODIFIED: Final = "not_modified"
+UNAUTHORIZED: Final = "unauthorized"
+FORBIDDEN: Final = "forbidden"
+NOT_FOUND: Final = "not_found"
+RATE_LIMITED: Final = "rate_limited"
+SERVER_ERROR: Final = "server_error"
+NETWORK_ERROR: Final = "network_error"
+OTHER: Final = "other"
+
+# Results of one webhook delivery.
+WEBHOOK_ACCEPTED: Final = "accepted"
+WEBHOOK_IGNORED: Final = "ignored"
+WEBHOOK_UNSIGNED: Final = "unsigned"
+WEBHOOK_BAD_SIGNATURE: Final = "bad_signature"
+WEBHOOK_BAD_REQUEST: Final = "bad_request"
+
+
+class GitHubMetrics(Protocol):
+    """What the GitHub client and webhook report; implementations must never raise."""
+
+    def github_request(self, result: str) -> None: ...
+
+    def github_rate_limit_remaining(self, host: str, credentials: str, remaining: int) -> None: ...
+
+    def github_rate_limit_reset(self, host: str, credentials: str, reset: float) -> None: ...
+
+    def github_webhook(self, result: str) -> None: ...
+
+
+class PrometheusGitHubMetrics:
+    """The GitHub series, registered in ``registry``."""
+
+    def __init__(self, registry: CollectorRegistry = REGISTRY) -> None:
+        self.requests = Counter(
+            "envpayload_github_requests",
+            "HTTP requests to the GitHub API by result (not_modified answers cost no rate limit).",
+            ["result"],
+            registry=registry,
+        )
+        self.rate_limit_remaining = Gauge(
+            "envpayload_github_rate_limit_remaining",
+            "GitHub API requests left in the current rate-limit window, per API host and "
+            "credentials Secret (namespace/name, or anonymous).",
+            ["host", "credentials"],
+            registry=registry,
+        )
+        self.rate_limit_reset = Gauge(
+            "envpayload_github_rate_limit_reset_timestamp_seconds",
+            "When GitHub's current rate-limit window ends (Unix time), per API host and "
+            "credentials Secret.",
+            ["host", "credentials"],
+            registry=registry,
+        )
+        self.webhooks = Counter(
+            "envpayload_github_webhook_requests",
+            "GitHub webhook deliveries by result: accepted, ignored, and the refused "
+            "unsigned, bad_signature and bad_request.",
+            ["result"],
+            registry=registry,
+        )
+
+    def github_request(self, result: str) -> None:
+        self.requests.labels(result).inc()
+
+    def github_rate_limit_remaining(self, host: str, credentials: str, remaining: int) -> None:
+        self.rate_limit_remaining.labels(host, credentials).set(remaining)
+
+    def github_rate_limit_reset(self, host: str, credentials: str, reset: float) -> None:
+        self.rate_limit_reset.labels(host, credentials).set(reset)
+
+    def github_webhook(self, result: str) -> None:
+        self.webhooks.labels(result).inc()
+
+
+DEFAULT: Final = PrometheusGitHubMetrics()
+
+
+def request_result(status: int, rate_limited: bool = False) -> str:
+    """The result label for an HTTP answer."""
+    if rate_limited:
+        return RATE_LIMITED
+    if status == 304:
+        return NOT_MODIFIED
+    if 200 <= status < 300:
+        return OK
+    return {401: UNAUTHORIZED, 403: FORBIDDEN, 404: NOT_FOUND}.get(
+        status, SERVER_ERROR if status >= 500 else OTHER
+    )
