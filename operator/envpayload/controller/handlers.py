@@ -43,14 +43,29 @@ def configure(settings: kopf.OperatorSettings) -> None:
 
 
 @kopf.on.startup()
-async def on_startup(settings: kopf.OperatorSettings, **_: Any) -> None:
+async def on_startup(settings: kopf.OperatorSettings, memo: Any, **_: Any) -> None:
     configure(settings)
+    runtime: Runtime = memo["runtime"]
+    for service in runtime.services:
+        try:
+            await service.start()
+        except Exception as e:
+            # Retrying will not free a taken port: stop the operator, saying why.
+            raise kopf.PermanentError(str(e)) from e
 
 
 @kopf.on.cleanup()
 async def on_cleanup(memo: Any, **_: Any) -> None:
     runtime: Runtime = memo["runtime"]
+    for service in reversed(runtime.services):
+        await service.stop()
     runtime.executor.shutdown(wait=False, cancel_futures=True)
+
+
+@kopf.on.probe(id="syncLoops")
+async def count_sync_loops(memo: Any, **_: Any) -> int:
+    """Reported by the liveness endpoint; answering at all is what proves liveness."""
+    return len(memo["runtime"].wakeups)
 
 
 @kopf.index(GROUP, VERSION, PLURAL)
