@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import socket
 from collections.abc import Iterator
+from functools import partial
 from typing import Any
 
 import pytest
@@ -179,6 +180,10 @@ def test_a_payload_unchanged_for_longer_than_max_age_alerts_once(
     assert CANARY not in str(receiver.received)
 
 
+def _has_round(core: client.CoreV1Api, namespace: str, round: int) -> bool:
+    return (secret_values(core, namespace, "app") or {}).get("ROUND") == str(round)
+
+
 def _closed_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -222,8 +227,7 @@ def test_a_webhook_that_is_down_or_slow_does_not_delay_syncs(
                 wait_for_ready(custom, namespace, "app", status="False", timeout=5)
                 write_source(core, namespace, "app-env", f"{GOOD}ROUND={round}\n")
                 wait_for(
-                    lambda r=round: (secret_values(core, namespace, "app") or {}).get("ROUND")
-                    == str(r),
+                    partial(_has_round, core, namespace, round),
                     timeout=5,
                     what=f"round {round} to reach the Secret",
                 )

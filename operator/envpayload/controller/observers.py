@@ -13,19 +13,24 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 from envpayload.errors import EnvPayloadError
 from envpayload.fetch import Fetched, Fetcher
 from envpayload.reconcile import Outcome, Subject
-from envpayload.report.alerts import AlertTracker, SyncResult
+from envpayload.report.alerts import Alert, AlertTracker, SyncResult
 from envpayload.report.metrics import Metrics
 from envpayload.report.rotation import parse_timestamp
 from envpayload.report.status import synced_status
-from envpayload.report.webhook import WebhookSender
 from envpayload.spec import EnvPayloadSpec, Source, SpecError, read_spec
 
 Clock = Callable[[], datetime.datetime]
+
+
+class AlertSink(Protocol):
+    """Takes alerts without waiting (report.webhook.WebhookSender)."""
+
+    def submit(self, alert: Alert) -> bool: ...
 
 
 def utc_now() -> datetime.datetime:
@@ -82,9 +87,7 @@ class MetricsObserver:
 class AlertObserver:
     """Decides alerts with an :class:`AlertTracker` and queues them for the webhook."""
 
-    def __init__(
-        self, tracker: AlertTracker, sender: WebhookSender, clock: Clock = utc_now
-    ) -> None:
+    def __init__(self, tracker: AlertTracker, sender: AlertSink, clock: Clock = utc_now) -> None:
         self._tracker = tracker
         self._sender = sender
         self._clock = clock
