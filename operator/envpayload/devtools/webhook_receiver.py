@@ -16,6 +16,7 @@ It listens on 127.0.0.1 only: it is a development tool, not a service.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
 import threading
@@ -147,11 +148,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     receiver = AlertReceiver(args.port, status=args.status, delay=args.delay, on_alert=show)
     print(f"Waiting for alerts on {receiver.url}", flush=True)
-    with receiver:
-        try:
-            threading.Event().wait()
-        except KeyboardInterrupt:
-            pass
+    with receiver, contextlib.suppress(KeyboardInterrupt):
+        threading.Event().wait()
     return 0
 
 
