@@ -18,6 +18,8 @@ from kubernetes import client
 from envpayload.devtools.webhook_receiver import AlertReceiver
 from tests.cluster.envpayloads import (
     apply_envpayload,
+    events_for,
+    get_envpayload,
     secret_values,
     settle,
     wait_for_ready,
@@ -85,6 +87,9 @@ def test_a_failure_alerts_once_and_the_fix_alerts_once_more(
     assert "InvalidPayload" in recovered["details"]
     assert CANARY not in str(receiver.received)
     assert CANARY not in operator.logs()
+    # Nor anywhere else the operator writes: status, annotations, Events.
+    assert CANARY not in str(get_envpayload(custom, namespace, "app"))
+    assert CANARY not in str([e.message for e in events_for(core, namespace, "app")])
 
 
 def test_a_restarted_operator_does_not_alert_again_about_a_known_failure(

@@ -7,12 +7,14 @@ import json
 import os
 import signal
 import socket
+from pathlib import Path
 from typing import Any
 
 import pytest
 from kubernetes import client
 from prometheus_client.parser import text_string_to_metric_families
 
+from localplane.plane import ControlPlane
 from tests.cluster.envpayloads import apply_envpayload, wait_for_ready, write_source
 from tests.cluster.operator import RunningOperator
 from tests.support import wait_for
@@ -145,3 +147,26 @@ def test_the_liveness_endpoint_answers_while_the_operator_runs_and_not_when_it_h
     finally:
         os.kill(operator.pid, signal.SIGCONT)
     assert get(operator.liveness_port, "/healthz")[0] == 200
+
+
+def test_a_taken_metrics_port_stops_the_operator_naming_the_port(
+    plane: ControlPlane, crd: str, namespace: str, tmp_path: Path
+) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        running = RunningOperator(
+            plane,
+            [namespace],
+            tmp_path / "operator.log",
+            operator_namespace=namespace,
+            env={"ENVPAYLOAD_METRICS_PORT": str(port), "ENVPAYLOAD_METRICS_ADDRESS": "127.0.0.1"},
+        )
+        try:
+            with pytest.raises(AssertionError, match="the operator exited"):
+                running.start()
+        finally:
+            running.stop()
+
+    assert f"cannot listen on 127.0.0.1:{port}" in running.logs()
