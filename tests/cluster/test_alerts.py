@@ -25,7 +25,7 @@ from tests.cluster.envpayloads import (
     wait_for_ready,
     write_source,
 )
-from tests.cluster.operator import RunningOperator
+from tests.cluster.operator import RunningOperator, operator_with
 from tests.support import wait_for
 
 CANARY = "canary-7f3a9c1e-never-print-me"
@@ -54,6 +54,20 @@ def kinds(receiver: AlertReceiver, name: str) -> list[str]:
     return [body["kind"] for body in receiver.received if body["name"] == name]
 
 
+def create_app(
+    core: client.CoreV1Api,
+    custom: client.CustomObjectsApi,
+    namespace: str,
+    text: str,
+    **spec: Any,
+) -> None:
+    """The EnvPayload ``app`` reading the Secret ``app-env``, which holds ``text``."""
+    write_source(core, namespace, "app-env", text)
+    apply_envpayload(
+        custom, namespace, "app", {"source": {"secretRef": {"name": "app-env"}}, **spec}
+    )
+
+
 def test_a_failure_alerts_once_and_the_fix_alerts_once_more(
     operator: RunningOperator,
     receiver: AlertReceiver,
@@ -61,8 +75,7 @@ def test_a_failure_alerts_once_and_the_fix_alerts_once_more(
     custom: client.CustomObjectsApi,
     namespace: str,
 ) -> None:
-    write_source(core, namespace, "app-env", GOOD)
-    apply_envpayload(custom, namespace, "app", {"source": {"secretRef": {"name": "app-env"}}})
+    create_app(core, custom, namespace, GOOD)
     wait_for_ready(custom, namespace, "app")
 
     write_source(core, namespace, "app-env", BAD)
@@ -99,8 +112,7 @@ def test_a_restarted_operator_does_not_alert_again_about_a_known_failure(
     custom: client.CustomObjectsApi,
     namespace: str,
 ) -> None:
-    write_source(core, namespace, "app-env", BAD)
-    apply_envpayload(custom, namespace, "app", {"source": {"secretRef": {"name": "app-env"}}})
+    create_app(core, custom, namespace, BAD)
     wait_for_ready(custom, namespace, "app", status="False", reason="InvalidPayload")
     wait_for(lambda: kinds(receiver, "app") == ["Failing"], what="the failure alert")
 
@@ -125,21 +137,13 @@ def test_a_sync_slower_than_the_threshold_alerts(
     tmp_path: Any,
 ) -> None:
     # Any real sync takes longer than a microsecond.
-    running = RunningOperator(
-        plane,
-        [namespace],
-        tmp_path / "operator.log",
-        operator_namespace=namespace,
-        env={
-            "OPERATIONS_ALERT_WEBHOOK": receiver.url,
-            "ENVPAYLOAD_ALERT_FORMAT": "generic",
-            "SCHEDULER_ALERT_THRESHOLD_SECONDS": "0.000001",
-        },
-    )
-    running.start()
-    try:
-        write_source(core, namespace, "app-env", GOOD)
-        apply_envpayload(custom, namespace, "app", {"source": {"secretRef": {"name": "app-env"}}})
+    env = {
+        "OPERATIONS_ALERT_WEBHOOK": receiver.url,
+        "ENVPAYLOAD_ALERT_FORMAT": "generic",
+        "SCHEDULER_ALERT_THRESHOLD_SECONDS": "0.000001",
+    }
+    with operator_with(plane, namespace, tmp_path / "operator.log", env):
+        create_app(core, custom, namespace, GOOD)
         wait_for(lambda: kinds(receiver, "app") == ["SlowSync"], what="the slow-sync alert")
 
         # Still slow on the next sync: no second alert until syncs are fast again.
@@ -147,10 +151,7 @@ def test_a_sync_slower_than_the_threshold_alerts(
         wait_for(lambda: secret_values(core, namespace, "app") is not None, what="the Secret")
         settle(2)
         assert kinds(receiver, "app") == ["SlowSync"]
-        alert = receiver.received[0]
-        assert alert["facts"]["Threshold"] == "1e-06s"
-    finally:
-        running.stop()
+        assert receiver.received[0]["facts"]["Threshold"] == "1e-06s"
 
 
 def test_a_payload_unchanged_for_longer_than_max_age_alerts_once(
@@ -160,13 +161,7 @@ def test_a_payload_unchanged_for_longer_than_max_age_alerts_once(
     custom: client.CustomObjectsApi,
     namespace: str,
 ) -> None:
-    write_source(core, namespace, "app-env", GOOD)
-    apply_envpayload(
-        custom,
-        namespace,
-        "app",
-        {"source": {"secretRef": {"name": "app-env"}}, "rotation": {"maxAge": "2s"}},
-    )
+    create_app(core, custom, namespace, GOOD, rotation={"maxAge": "2s"})
     wait_for_ready(custom, namespace, "app")
     settle(3)
 
@@ -208,24 +203,14 @@ def test_a_webhook_that_is_down_or_slow_does_not_delay_syncs(
 ) -> None:
     with AlertReceiver(delay=60) as slow:
         url = slow.url if webhook == "slow" else f"http://127.0.0.1:{_closed_port()}/alerts"
-        running = RunningOperator(
-            plane,
-            [namespace],
-            tmp_path / "operator.log",
-            operator_namespace=namespace,
-            env={
-                "OPERATIONS_ALERT_WEBHOOK": url,
-                "ENVPAYLOAD_ALERT_TIMEOUT_SECONDS": "30",
-                "ENVPAYLOAD_ALERT_MAX_ATTEMPTS": "10",
-            },
-        )
-        running.start()
-        try:
+        env = {
+            "OPERATIONS_ALERT_WEBHOOK": url,
+            "ENVPAYLOAD_ALERT_TIMEOUT_SECONDS": "30",
+            "ENVPAYLOAD_ALERT_MAX_ATTEMPTS": "10",
+        }
+        with operator_with(plane, namespace, tmp_path / "operator.log", env) as running:
             # Each flip between bad and good queues an alert the webhook never takes.
-            write_source(core, namespace, "app-env", GOOD)
-            apply_envpayload(
-                custom, namespace, "app", {"source": {"secretRef": {"name": "app-env"}}}
-            )
+            create_app(core, custom, namespace, GOOD)
             wait_for_ready(custom, namespace, "app")
             for round in range(3):
                 write_source(core, namespace, "app-env", BAD)
@@ -238,5 +223,3 @@ def test_a_webhook_that_is_down_or_slow_does_not_delay_syncs(
                 )
             assert "retrying" in running.logs() or webhook == "slow"
             assert url not in running.logs()
-        finally:
-            running.stop()

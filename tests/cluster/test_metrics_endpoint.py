@@ -16,7 +16,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from localplane.plane import ControlPlane
 from tests.cluster.envpayloads import apply_envpayload, wait_for_ready, write_source
-from tests.cluster.operator import RunningOperator
+from tests.cluster.operator import RunningOperator, operator_with
 from tests.support import wait_for
 
 CANARY = "canary-52d1e0b4-never-print-me"
@@ -156,17 +156,12 @@ def test_a_taken_metrics_port_stops_the_operator_naming_the_port(
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        running = RunningOperator(
-            plane,
-            [namespace],
-            tmp_path / "operator.log",
-            operator_namespace=namespace,
-            env={"ENVPAYLOAD_METRICS_PORT": str(port), "ENVPAYLOAD_METRICS_ADDRESS": "127.0.0.1"},
-        )
-        try:
-            with pytest.raises(AssertionError, match="the operator exited"):
-                running.start()
-        finally:
-            running.stop()
+        env = {"ENVPAYLOAD_METRICS_PORT": str(port), "ENVPAYLOAD_METRICS_ADDRESS": "127.0.0.1"}
+        log = tmp_path / "operator.log"
+        with (
+            pytest.raises(AssertionError, match="the operator exited"),
+            operator_with(plane, namespace, log, env),
+        ):
+            pass
 
-    assert f"cannot listen on 127.0.0.1:{port}" in running.logs()
+    assert f"cannot listen on 127.0.0.1:{port}" in log.read_text()

@@ -145,32 +145,26 @@ class AlertTracker:
         """
         memory = self._memory.setdefault((namespace, name), _Memory())
         slow = self._is_slow(seconds)
-        alerts = []
-        if slow and not memory.slow_rollout:
-            alerts.append(
-                Alert(
-                    kind=AlertKind.SLOW_ROLLOUT,
-                    severity="warning",
-                    namespace=namespace,
-                    name=name,
-                    reason="SlowRollout",
-                    summary=(
-                        f"EnvPayload {namespace}/{name}: rollout took {seconds:.0f}s, over the "
-                        f"{self.threshold_seconds:g}s threshold"
-                    ),
-                    details=f"Restarted: {', '.join(workloads) or 'none'}.",
-                    time=self.clock(),
-                    facts=(("Duration", f"{seconds:.1f}s"), _threshold(self.threshold_seconds)),
-                )
+        reported, memory.slow_rollout = memory.slow_rollout, slow
+        if not slow or reported:
+            return []
+        return [
+            self._slow(
+                AlertKind.SLOW_ROLLOUT,
+                (namespace, name),
+                f"rollout took {seconds:.0f}s",
+                f"Restarted: {', '.join(workloads) or 'none'}.",
+                seconds,
+                self.clock(),
             )
-        memory.slow_rollout = slow
-        return alerts
+        ]
 
     def forget(self, namespace: str, name: str) -> None:
         """The EnvPayload was deleted: nothing more to report about it."""
         self._memory.pop((namespace, name), None)
 
     def _health(self, result: SyncResult, memory: _Memory, now: datetime.datetime) -> list[Alert]:
+        where = (result.namespace, result.name)
         error = result.error
         if error is not None:
             if memory.failing == error.reason:
@@ -178,22 +172,15 @@ class AlertTracker:
             was = memory.failing
             memory.failing = error.reason
             memory.failing_since = memory.failing_since if was else now
-            changed = f" (was {was})" if was else ""
             return [
-                Alert(
-                    kind=AlertKind.FAILING,
-                    severity="critical",
-                    namespace=result.namespace,
-                    name=result.name,
+                _alert(
+                    AlertKind.FAILING,
+                    "critical",
+                    where,
+                    f" is failing: {error.reason}" + (f" (was {was})" if was else ""),
+                    f"{error} The Secret keeps its last good content until this is fixed.",
+                    now,
                     reason=error.reason,
-                    summary=(
-                        f"EnvPayload {result.namespace}/{result.name} is failing: "
-                        f"{error.reason}{changed}"
-                    ),
-                    details=(
-                        f"{error} The Secret keeps its last good content until this is fixed."
-                    ),
-                    time=now,
                     facts=(("Retrying", "yes" if error.retryable else "after a change"),),
                 )
             ]
@@ -202,19 +189,16 @@ class AlertTracker:
             return []
         was, since = memory.failing, memory.failing_since
         memory.failing = memory.failing_since = None
-        duration = f" after {rotation.describe_age(now - since)}" if since else ""
         secret = f"Secret {result.secret_name}" if result.secret_name else "The Secret"
         return [
-            Alert(
-                kind=AlertKind.RECOVERED,
-                severity="resolved",
-                namespace=result.namespace,
-                name=result.name,
-                reason="Recovered",
-                summary=f"EnvPayload {result.namespace}/{result.name} recovered{duration}",
-                details=f"{secret} is in sync again; it was failing with {was}.",
-                time=now,
-                keys=_shown(result.changed_keys),
+            _alert(
+                AlertKind.RECOVERED,
+                "resolved",
+                where,
+                " recovered" + (f" after {rotation.describe_age(now - since)}" if since else ""),
+                f"{secret} is in sync again; it was failing with {was}.",
+                now,
+                keys=result.changed_keys,
                 facts=(("Was", was),),
             )
         ]
@@ -228,20 +212,14 @@ class AlertTracker:
             return []
         outcome = f"failed with {result.error.reason}" if result.error else "succeeded"
         return [
-            Alert(
-                kind=AlertKind.SLOW_SYNC,
-                severity="warning",
-                namespace=result.namespace,
-                name=result.name,
-                reason="SlowSync",
-                summary=(
-                    f"EnvPayload {result.namespace}/{result.name}: sync took "
-                    f"{result.seconds:.0f}s, over the {self.threshold_seconds:g}s threshold"
-                ),
-                details=f"The sync {outcome}.",
-                time=now,
-                keys=_shown(result.changed_keys),
-                facts=(("Duration", f"{result.seconds:.1f}s"), _threshold(self.threshold_seconds)),
+            self._slow(
+                AlertKind.SLOW_SYNC,
+                (result.namespace, result.name),
+                f"sync took {result.seconds:.0f}s",
+                f"The sync {outcome}.",
+                result.seconds,
+                now,
+                keys=result.changed_keys,
             )
         ]
 
@@ -258,32 +236,70 @@ class AlertTracker:
         limit = rotation.describe_duration(max_age)
         age = rotation.describe_age(now - last_change)
         return [
-            Alert(
-                kind=AlertKind.ROTATION_OVERDUE,
-                severity="warning",
-                namespace=result.namespace,
-                name=result.name,
-                reason="RotationOverdue",
-                summary=(
-                    f"EnvPayload {result.namespace}/{result.name}: credentials unchanged for "
-                    f"{age}, longer than rotation.maxAge {limit}"
-                ),
-                details=(
-                    f"The payload last changed at {timestamp(last_change)}. Rotate "
-                    "the credentials it holds and update the source."
-                ),
-                time=now,
-                keys=_shown(result.keys),
+            _alert(
+                AlertKind.ROTATION_OVERDUE,
+                "warning",
+                (result.namespace, result.name),
+                f": credentials unchanged for {age}, longer than rotation.maxAge {limit}",
+                f"The payload last changed at {timestamp(last_change)}. Rotate the credentials "
+                "it holds and update the source.",
+                now,
+                keys=result.keys,
                 facts=(("Last change", timestamp(last_change)), ("Max age", limit)),
             )
         ]
+
+    def _slow(
+        self,
+        kind: AlertKind,
+        where: tuple[str, str],
+        what: str,
+        details: str,
+        seconds: float,
+        now: datetime.datetime,
+        keys: Sequence[str] = (),
+    ) -> Alert:
+        return _alert(
+            kind,
+            "warning",
+            where,
+            f": {what}, over the {self.threshold_seconds:g}s threshold",
+            details,
+            now,
+            keys=keys,
+            facts=(("Duration", f"{seconds:.1f}s"), ("Threshold", f"{self.threshold_seconds:g}s")),
+        )
 
     def _is_slow(self, seconds: float) -> bool:
         return self.threshold_seconds > 0 and seconds > self.threshold_seconds
 
 
-def _threshold(seconds: float) -> tuple[str, str]:
-    return ("Threshold", f"{seconds:g}s")
+def _alert(
+    kind: AlertKind,
+    severity: Severity,
+    where: tuple[str, str],
+    headline: str,
+    details: str,
+    now: datetime.datetime,
+    *,
+    reason: str | None = None,
+    keys: Sequence[str] = (),
+    facts: tuple[tuple[str, str], ...] = (),
+) -> Alert:
+    """An alert about the EnvPayload ``where``; its summary starts with its name."""
+    namespace, name = where
+    return Alert(
+        kind=kind,
+        severity=severity,
+        namespace=namespace,
+        name=name,
+        reason=reason or str(kind),
+        summary=f"EnvPayload {namespace}/{name}{headline}",
+        details=details,
+        time=now,
+        keys=_shown(keys),
+        facts=facts,
+    )
 
 
 def _shown(keys: Sequence[str]) -> tuple[str, ...]:
