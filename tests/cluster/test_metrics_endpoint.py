@@ -64,17 +64,24 @@ def value(scraped: dict[Any, float], metric: str, /, **labels: str) -> float | N
     return scraped.get((metric, frozenset(labels.items())))
 
 
+def sync_then_break(
+    core: client.CoreV1Api, custom: client.CustomObjectsApi, namespace: str
+) -> None:
+    """The EnvPayload ``app`` syncs a payload with the canary, then fails on a bad line."""
+    write_source(core, namespace, "app-env", f"API_KEY={CANARY}\n")
+    apply_envpayload(custom, namespace, "app", {"source": {"secretRef": {"name": "app-env"}}})
+    wait_for_ready(custom, namespace, "app")
+    write_source(core, namespace, "app-env", f"API_KEY={CANARY}\n{CANARY} oops\n")
+    wait_for_ready(custom, namespace, "app", status="False", reason="InvalidPayload")
+
+
 def test_metrics_scraped_over_http_show_syncs_failures_and_times(
     operator: RunningOperator,
     core: client.CoreV1Api,
     custom: client.CustomObjectsApi,
     namespace: str,
 ) -> None:
-    write_source(core, namespace, "app-env", f"API_KEY={CANARY}\n")
-    apply_envpayload(custom, namespace, "app", {"source": {"secretRef": {"name": "app-env"}}})
-    wait_for_ready(custom, namespace, "app")
-    write_source(core, namespace, "app-env", f"API_KEY={CANARY}\n{CANARY}\n")
-    wait_for_ready(custom, namespace, "app", status="False", reason="InvalidPayload")
+    sync_then_break(core, custom, namespace)
 
     payload = {"namespace": namespace, "name": "app"}
 
@@ -117,11 +124,7 @@ def test_json_logs_are_one_object_a_line_and_carry_no_values(
     custom: client.CustomObjectsApi,
     namespace: str,
 ) -> None:
-    write_source(core, namespace, "app-env", f"API_KEY={CANARY}\n")
-    apply_envpayload(custom, namespace, "app", {"source": {"secretRef": {"name": "app-env"}}})
-    wait_for_ready(custom, namespace, "app")
-    write_source(core, namespace, "app-env", f"API_KEY={CANARY}\n{CANARY} oops\n")
-    wait_for_ready(custom, namespace, "app", status="False")
+    sync_then_break(core, custom, namespace)
 
     logs = operator.logs()
     assert CANARY not in logs
