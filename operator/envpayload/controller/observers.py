@@ -59,6 +59,8 @@ class MetricsObserver:
         self._metrics.rotation(
             subject.namespace, subject.name, outcome.spec.rotation_max_age.total_seconds()
         )
+        # TODO(rollout branch): once Outcome carries the rollout report, record each
+        # restart (Metrics.restart) and the rollout's duration (Metrics.rollout) here.
         if outcome.opened is not None:
             self._metrics.sealed_with(
                 subject.namespace, subject.name, retired_key=outcome.opened.retired_key
@@ -121,7 +123,11 @@ class AlertObserver:
         self._send(result)
 
     def rollout_finished(self, subject: Subject, seconds: float, workloads: list[str]) -> None:
-        """A rollout took ``seconds``; alerts when that is over the threshold."""
+        """A rollout took ``seconds``; alerts when that is over the threshold.
+
+        TODO(rollout branch): call from :meth:`synced` with the rollout report that the
+        rollout step adds to Outcome; until then nothing calls it outside the tests.
+        """
         for alert in self._tracker.observe_rollout(
             subject.namespace, subject.name, seconds, workloads
         ):
