@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 PY := $(BIN)/python
 STAMP := $(VENV)/.installed
 
-.PHONY: help venv cluster cluster-down lint typecheck unit test demo bench clean
+.PHONY: help venv cluster cluster-down lint typecheck unit test demo bench docs clean
 
 help:
 	@echo "make demo          see the operator work end to end on a local control plane"
@@ -17,6 +17,7 @@ help:
 	@echo "make lint          ruff, mypy, import layers, Dockerfile, workflows"
 	@echo "make unit          the fast tests that need no cluster"
 	@echo "make bench         benchmarks; they print figures and assert nothing"
+	@echo "make docs          regenerate the generated documents (docs/settings.md)"
 
 venv: $(STAMP)
 
@@ -49,6 +50,9 @@ demo: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) -m benchmarks
+
+docs: $(STAMP)
+	$(PY) -m envpayload.devtools.settings_doc > docs/settings.md
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache

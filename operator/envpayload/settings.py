@@ -12,6 +12,7 @@ any payload; the process environment wins over the file.
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -69,7 +70,8 @@ class Settings:
     alert_webhook: str = _setting(
         "OPERATIONS_ALERT_WEBHOOK",
         "",
-        "Slack, Microsoft Teams or generic webhook URL for alerts; empty disables alerts.",
+        "Slack, Microsoft Teams or generic webhook URL for alerts; empty disables alerts. "
+        "A credential: it is never logged or shown.",
         url=True,
         secret=True,
     )
@@ -82,14 +84,54 @@ class Settings:
     alert_threshold_seconds: float = _setting(
         "SCHEDULER_ALERT_THRESHOLD_SECONDS",
         300.0,
-        "A sync or rollout that takes longer than this raises a slow-work alert.",
+        "A sync or rollout that takes longer than this raises a slow-work alert; 0 disables.",
         minimum=0,
+    )
+    alert_timeout_seconds: float = _setting(
+        "ENVPAYLOAD_ALERT_TIMEOUT_SECONDS",
+        10.0,
+        "How long one attempt to deliver an alert may take before it counts as failed.",
+        minimum=0.1,
+        maximum=300,
+    )
+    alert_max_attempts: int = _setting(
+        "ENVPAYLOAD_ALERT_MAX_ATTEMPTS",
+        5,
+        "Attempts to deliver one alert before it is dropped (and counted as failed).",
+        minimum=1,
+        maximum=20,
+    )
+    alert_backoff_max_seconds: float = _setting(
+        "ENVPAYLOAD_ALERT_BACKOFF_MAX_SECONDS",
+        60.0,
+        "Longest wait between delivery attempts (the wait doubles from 1s up to this).",
+        minimum=0,
+        maximum=3600,
+    )
+    alert_queue_size: int = _setting(
+        "ENVPAYLOAD_ALERT_QUEUE_SIZE",
+        100,
+        "Alerts waiting for delivery at most; more are dropped (and counted) rather than "
+        "held in memory while the webhook is down.",
+        minimum=1,
+        maximum=100000,
+    )
+    cluster_name: str = _setting(
+        "ENVPAYLOAD_CLUSTER_NAME",
+        "",
+        "A name for this cluster in alerts, so several clusters can share one channel.",
     )
     metrics_port: int = _setting(
         "ENVPAYLOAD_METRICS_PORT",
         9090,
         "Port of the Prometheus metrics endpoint (/metrics); 0 disables it.",
         minimum=0,
+        maximum=65535,
+    )
+    metrics_address: str = _setting(
+        "ENVPAYLOAD_METRICS_ADDRESS",
+        "0.0.0.0",  # noqa: S104 - in a pod, Prometheus scrapes from another host
+        "Address the metrics endpoint listens on.",
     )
     github_webhook_secret: str = _setting(
         "ENVPAYLOAD_GITHUB_WEBHOOK_SECRET",
@@ -125,7 +167,7 @@ class Settings:
     log_format: str = _setting(
         "ENVPAYLOAD_LOG_FORMAT",
         "text",
-        "Log format: text or json.",
+        "Log format: text, or json (one JSON object a line, for log collectors).",
         choices=("text", "json"),
     )
 
@@ -162,9 +204,40 @@ class Settings:
 
 def describe_settings() -> list[tuple[str, str, str]]:
     """(variable, default, description) for every setting, for docs and ``--help``."""
-    return [
-        (f.metadata["env"], str(f.default), f.metadata["doc"]) for f in dataclasses.fields(Settings)
+    return [(f.metadata["env"], str(f.default), _describe(f)) for f in dataclasses.fields(Settings)]
+
+
+def settings_markdown() -> str:
+    """``docs/settings.md``: the table of every setting (a test keeps the file in step)."""
+    lines = [
+        "# Operator settings",
+        "",
+        "<!-- Generated from operator/envpayload/settings.py by",
+        "     `python -m envpayload.devtools.settings_doc > docs/settings.md`; do not edit. -->",
+        "",
+        "`envpayload run` reads these once at start, from its environment and, with",
+        "`--settings-file FILE`, from a `.env` file (the environment wins). A bad value stops",
+        "the operator at once with a message naming the variable. `envpayload run",
+        "--help-settings` prints the same list.",
+        "",
+        "| Variable | Default | Meaning |",
+        "| --- | --- | --- |",
     ]
+    for variable, default, doc in describe_settings():
+        shown = f"`{default}`" if default else "empty"
+        escaped = doc.replace("|", "\\|")
+        lines.append(f"| `{variable}` | {shown} | {escaped} |")
+    return "\n".join(lines) + "\n"
+
+
+def _describe(f: dataclasses.Field[Any]) -> str:
+    """The field's documentation, with the range it accepts."""
+    low, high = f.metadata.get("minimum"), f.metadata.get("maximum")
+    if low is not None and high is not None:
+        return f"{f.metadata['doc']} Accepted: {low} to {high}."
+    if low is not None:
+        return f"{f.metadata['doc']} Accepted: {low} or more."
+    return str(f.metadata["doc"])
 
 
 def _convert(f: dataclasses.Field[Any], raw: str) -> Any:
@@ -173,10 +246,15 @@ def _convert(f: dataclasses.Field[Any], raw: str) -> Any:
     try:
         value: Any = {"int": int, "float": float, "str": str}[kind](raw)
     except ValueError:
-        raise SettingsError(f"{env} must be a number, not {raw!r}") from None
+        what = "a whole number" if kind == "int" else "a number"
+        raise SettingsError(f"{env} must be {what}, not {raw!r}") from None
+    if kind == "float" and not math.isfinite(value):
+        raise SettingsError(f"{env} must be a finite number, not {raw!r}")
 
     if "minimum" in f.metadata and value < f.metadata["minimum"]:
         raise SettingsError(f"{env} must be at least {f.metadata['minimum']}, not {raw!r}")
+    if "maximum" in f.metadata and value > f.metadata["maximum"]:
+        raise SettingsError(f"{env} must be at most {f.metadata['maximum']}, not {raw!r}")
     if "choices" in f.metadata and value not in f.metadata["choices"]:
         raise SettingsError(f"{env} must be one of {', '.join(f.metadata['choices'])}, not {raw!r}")
     if f.metadata.get("url"):

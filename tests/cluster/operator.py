@@ -16,7 +16,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
 from localplane.plane import ControlPlane
@@ -123,3 +123,16 @@ class RunningOperator:
         with contextlib.suppress(FileNotFoundError):
             return self.log_path.read_text(errors="replace")
         return ""
+
+
+@contextlib.contextmanager
+def operator_with(
+    plane: ControlPlane, namespace: str, log_path: Path, env: Mapping[str, str]
+) -> Iterator[RunningOperator]:
+    """An operator for one namespace with its own environment, for tests that need several."""
+    running = RunningOperator(plane, [namespace], log_path, operator_namespace=namespace, env=env)
+    try:
+        running.start()
+        yield running
+    finally:
+        running.stop()

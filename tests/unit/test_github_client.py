@@ -6,7 +6,6 @@ import socket
 from collections.abc import Iterator
 
 import pytest
-from prometheus_client import REGISTRY
 
 from envpayload.errors import (
     RateLimitedError,
@@ -16,6 +15,7 @@ from envpayload.errors import (
 )
 from envpayload.github_api.client import RAW, GitHubClient, api_base_url
 from envpayload.github_api.credentials import AppCredentials, TokenCredentials
+from envpayload.report.metrics import Metrics
 from tests.github_fake import FakeGitHub
 
 TOKEN = "ghp_ClientTestToken000000000000000000"
@@ -31,6 +31,10 @@ def github() -> Iterator[FakeGitHub]:
         fake.add_token(TOKEN)
         fake.commit(REPO, PATH, CONTENT)
         yield fake
+
+
+# The operator's kind of metrics object, with a registry of the tests' own.
+METRICS = Metrics()
 
 
 class Sleeps(list[float]):
@@ -49,6 +53,7 @@ def client_for(
         max_wait=max_wait,
         label="test/creds",
         sleep=sleeps if sleeps is not None else Sleeps(),
+        metrics=METRICS,
     )
 
 
@@ -67,7 +72,7 @@ def test_an_unchanged_file_is_answered_304_and_costs_no_rate_limit(github: FakeG
     client = client_for(github)
     first = client.get_raw(REPO, PATH, "", None)
     assert first is not None
-    remaining = REGISTRY.get_sample_value(
+    remaining = METRICS.registry.get_sample_value(
         "envpayload_github_rate_limit_remaining",
         {"host": client.api, "credentials": "test/creds"},
     )
@@ -79,7 +84,7 @@ def test_an_unchanged_file_is_answered_304_and_costs_no_rate_limit(github: FakeG
     assert github.requests_to("/contents/")[-1].headers["if-none-match"] == first.etag
     assert remaining == 4999
     assert (
-        REGISTRY.get_sample_value(
+        METRICS.registry.get_sample_value(
             "envpayload_github_rate_limit_remaining",
             {"host": client.api, "credentials": "test/creds"},
         )
@@ -89,7 +94,9 @@ def test_an_unchanged_file_is_answered_304_and_costs_no_rate_limit(github: FakeG
 
 def test_requests_are_counted_by_result(github: FakeGitHub) -> None:
     def counted(result: str) -> float:
-        value = REGISTRY.get_sample_value("envpayload_github_requests_total", {"result": result})
+        value = METRICS.registry.get_sample_value(
+            "envpayload_github_requests_total", {"result": result}
+        )
         return value or 0.0
 
     before = {result: counted(result) for result in ("ok", "not_modified", "not_found")}

@@ -11,7 +11,6 @@ from typing import Any
 
 import aiohttp
 import pytest
-from prometheus_client import REGISTRY
 
 from envpayload.controller.webhook import (
     PATH,
@@ -24,6 +23,7 @@ from envpayload.controller.webhook import (
     source_key,
 )
 from envpayload.controller.worker import Wakeups
+from envpayload.report.metrics import Metrics
 
 SECRET = "It's a Secret to Everybody"
 
@@ -98,8 +98,11 @@ def test_spec_refs_are_keyed_like_pushed_refs(ref: str, key: SourceKey) -> None:
     assert source_key("ACME/shop", ref) == key
 
 
+METRICS = Metrics()
+
+
 def counted(result: str) -> float:
-    value = REGISTRY.get_sample_value(
+    value = METRICS.registry.get_sample_value(
         "envpayload_github_webhook_requests_total", {"result": result}
     )
     return value or 0.0
@@ -124,7 +127,8 @@ async def deliver(
     """POST one delivery to a served webhook; return the status, the answer, the wake-ups."""
     wakeups = Wakeups()
     loops = {key: wakeups.register(*key) for key in registered}
-    runner = await serve(GitHubWebhook(SECRET, Index(entries), wakeups), "127.0.0.1", 0)
+    hook = GitHubWebhook(SECRET, Index(entries), wakeups, metrics=METRICS)
+    runner = await serve(hook, "127.0.0.1", 0)
     try:
         host, port = runner.addresses[0][:2]
         async with (

@@ -18,8 +18,10 @@ import kopf
 
 from envpayload.cli.common import USAGE_ERROR, fail
 from envpayload.controller import handlers  # noqa: F401 - importing registers the Kopf handlers
+from envpayload.controller.observers import AlertObserver, CountingFetcher, MetricsObserver
 from envpayload.controller.runtime import Runtime
 from envpayload.controller.worker import Wakeups
+from envpayload.fetch import Fetcher
 from envpayload.fetch.github import ClientFactory, GitHubFetcher, KubeCredentialsReader
 from envpayload.fetch.inline import InlineFetcher
 from envpayload.fetch.secret_ref import SecretRefFetcher
@@ -27,6 +29,11 @@ from envpayload.github_api.client import GitHubClient
 from envpayload.github_api.credentials import Credentials
 from envpayload.kube import Clients, new_api_client, quiet_chatty_loggers
 from envpayload.reconcile import Reconciler
+from envpayload.report.alert_formats import choose_format
+from envpayload.report.alerts import AlertTracker
+from envpayload.report.metrics import METRICS
+from envpayload.report.metrics_endpoint import MetricsEndpoint
+from envpayload.report.webhook import Delivery, WebhookSender
 from envpayload.settings import Settings, SettingsError, describe_settings
 
 logger = logging.getLogger(__name__)
@@ -133,22 +140,25 @@ def _drop_routine_successes(record: logging.LogRecord) -> bool:
 
 def build_runtime(settings: Settings) -> Runtime:
     clients = Clients(new_api_client())
+    fetchers: dict[str, Fetcher] = {
+        "secretRef": SecretRefFetcher(clients.core),
+        "inline": InlineFetcher(),
+        "github": GitHubFetcher(KubeCredentialsReader(clients.core), github_clients(settings)),
+    }
     reconciler = Reconciler(
         clients.core,
-        fetchers={
-            "secretRef": SecretRefFetcher(clients.core),
-            "inline": InlineFetcher(),
-            "github": GitHubFetcher(KubeCredentialsReader(clients.core), github_clients(settings)),
-        },
+        fetchers={kind: CountingFetcher(kind, f, METRICS) for kind, f in fetchers.items()},
         opener=None,
     )
-    return Runtime(
+    runtime = Runtime(
         settings=settings,
         clients=clients,
         reconciler=reconciler,
         wakeups=Wakeups(),
         executor=ThreadPoolExecutor(settings.sync_workers, thread_name_prefix="sync"),
     )
+    add_reporting(runtime, settings)
+    return runtime
 
 
 def github_clients(settings: Settings) -> ClientFactory:
@@ -161,6 +171,36 @@ def github_clients(settings: Settings) -> ClientFactory:
             timeout=settings.github_timeout_seconds,
             max_wait=settings.github_max_wait_seconds,
             label=label,
+            metrics=METRICS,
         )
 
     return new
+
+
+def add_reporting(runtime: Runtime, settings: Settings) -> None:
+    """Metrics always (served when a port is set), alerts when a webhook is set."""
+    runtime.observers.append(MetricsObserver(METRICS))
+    if settings.metrics_port:
+        runtime.services.append(
+            MetricsEndpoint(METRICS, settings.metrics_address, settings.metrics_port)
+        )
+
+    if not settings.alert_webhook:
+        logger.info("No OPERATIONS_ALERT_WEBHOOK: alerts are off")
+        return
+    sender = WebhookSender(
+        Delivery(
+            url=settings.alert_webhook,
+            format=choose_format(settings.alert_format, settings.alert_webhook),
+            cluster=settings.cluster_name,
+            timeout_seconds=settings.alert_timeout_seconds,
+            max_attempts=settings.alert_max_attempts,
+            backoff_max_seconds=settings.alert_backoff_max_seconds,
+            queue_size=settings.alert_queue_size,
+        ),
+        METRICS,
+    )
+    runtime.services.append(sender)
+    runtime.observers.append(
+        AlertObserver(AlertTracker(threshold_seconds=settings.alert_threshold_seconds), sender)
+    )

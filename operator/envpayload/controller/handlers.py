@@ -27,6 +27,7 @@ import kopf
 from envpayload.controller import webhook
 from envpayload.controller.runtime import Runtime
 from envpayload.controller.worker import SyncLoop
+from envpayload.report.metrics import METRICS
 from envpayload.spec import GROUP, PLURAL, VERSION
 
 PREFIX = "envpayload.io"
@@ -47,8 +48,15 @@ def configure(settings: kopf.OperatorSettings) -> None:
 
 
 @kopf.on.startup()
-async def on_startup(settings: kopf.OperatorSettings, **_: Any) -> None:
+async def on_startup(settings: kopf.OperatorSettings, memo: Any, **_: Any) -> None:
     configure(settings)
+    runtime: Runtime = memo["runtime"]
+    for service in runtime.services:
+        try:
+            await service.start()
+        except Exception as e:
+            # Retrying will not free a taken port: stop the operator, saying why.
+            raise kopf.PermanentError(str(e)) from e
 
 
 @kopf.on.startup()
@@ -60,7 +68,10 @@ async def start_github_webhook(memo: Any, **kwargs: Any) -> None:
     # Kopf hands its indexes to startup handlers too: empty now, filled as it watches.
     index: kopf.Index[Any, tuple[str, str]] = kwargs["github_sources"]
     hook = webhook.GitHubWebhook(
-        settings.github_webhook_secret, lambda key: index.get(key, ()), runtime.wakeups
+        settings.github_webhook_secret,
+        lambda key: index.get(key, ()),
+        runtime.wakeups,
+        metrics=METRICS,
     )
     memo["github_webhook"] = await webhook.serve(
         hook, settings.webhook_address, settings.webhook_port
@@ -72,7 +83,15 @@ async def on_cleanup(memo: Any, **_: Any) -> None:
     runtime: Runtime = memo["runtime"]
     if (runner := memo.get("github_webhook")) is not None:
         await runner.cleanup()
+    for service in reversed(runtime.services):
+        await service.stop()
     runtime.executor.shutdown(wait=False, cancel_futures=True)
+
+
+@kopf.on.probe(id="syncLoops")
+async def count_sync_loops(memo: Any, **_: Any) -> int:
+    """Reported by the liveness endpoint; answering at all is what proves liveness."""
+    return len(memo["runtime"].wakeups)
 
 
 @kopf.index(GROUP, VERSION, PLURAL)

@@ -29,6 +29,18 @@ class Observer(Protocol):
     def deleted(self, namespace: str, name: str) -> None: ...
 
 
+class Service(Protocol):
+    """Something that runs beside the handlers (the metrics endpoint, alert delivery).
+
+    Started by Kopf's startup handler on the operator's event loop, stopped by its
+    cleanup handler, in reverse order.
+    """
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+
 @dataclass
 class Runtime:
     settings: Settings
@@ -37,3 +49,4 @@ class Runtime:
     wakeups: Wakeups
     executor: ThreadPoolExecutor = field(default_factory=ThreadPoolExecutor)
     observers: list[Observer] = field(default_factory=list)
+    services: list[Service] = field(default_factory=list)

@@ -103,7 +103,7 @@ class GitHubWebhook:
         secret: str,
         lookup: Lookup,
         wakeups: Wakeups,
-        metrics: GitHubMetrics = github_metrics.DEFAULT,
+        metrics: GitHubMetrics = github_metrics.NO_METRICS,
     ) -> None:
         self._secret = secret.encode()
         self._lookup = lookup

@@ -13,6 +13,7 @@ turns its outcome into status, Events and the next delay.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime
 import logging
 import random
@@ -29,8 +30,8 @@ from envpayload.controller.runtime import Runtime
 from envpayload.errors import EnvPayloadError, RateLimitedError
 from envpayload.kube import describe_api_error
 from envpayload.reconcile import Outcome, Subject
-from envpayload.report import events
-from envpayload.report.status import failed_status, is_ready, synced_status
+from envpayload.report import events, rotation
+from envpayload.report.status import Status, failed_status, is_ready, synced_status
 from envpayload.spec import GROUP, PLURAL, VERSION, SpecError, read_spec
 
 logger = logging.getLogger(__name__)
@@ -76,6 +77,9 @@ class Wakeups:
 
     def unregister(self, namespace: str, name: str) -> None:
         self._loops.pop((namespace, name), None)
+
+    def __len__(self) -> int:
+        return len(self._loops)
 
     def wake(self, namespace: str, name: str, reason: str) -> bool:
         """Wake the loop of one EnvPayload; False when it has none running."""
@@ -167,7 +171,11 @@ class SyncLoop:
     async def _synced(self, subject: Subject, outcome: Outcome) -> None:
         now = datetime.datetime.now(datetime.UTC)
         status = synced_status(subject.status, outcome.synced, subject.generation, now)
+        status = rotation.with_rotation(
+            status, outcome.spec.rotation_max_age, subject.generation, now
+        )
         await self._write_status(subject, status)
+        self._post_rotation_due(subject, status)
 
         applied = outcome.applied
         if not is_ready(subject.status) and subject.status.get("conditions"):
@@ -192,7 +200,11 @@ class SyncLoop:
         status = failed_status(
             subject.status, error, subject.generation, now, _source_kind(subject)
         )
+        with contextlib.suppress(SpecError, KeyError, TypeError):
+            max_age = read_spec(subject.name, subject.spec).rotation_max_age
+            status = rotation.with_rotation(status, max_age, subject.generation, now)
         await self._write_status(subject, status)
+        self._post_rotation_due(subject, status)
 
         # One Event per failure and per change of failure, not one per retry.
         if (previous_ready.get("reason"), previous_ready.get("message")) != (
@@ -201,6 +213,13 @@ class SyncLoop:
         ):
             self.log.warning("Sync failed (%s): %s", error.reason, error)
             events.warning(self.body, error.reason, str(error))
+
+    def _post_rotation_due(self, subject: Subject, status: Status) -> None:
+        """One Event when the payload becomes overdue for rotation."""
+        if rotation.known_overdue(status) and not rotation.known_overdue(subject.status):
+            message = rotation.condition(status).get("message", "")
+            self.log.warning("Rotation due: %s", message)
+            events.warning(self.body, events.ROTATION_DUE, message)
 
     async def _write_status(self, subject: Subject, status: Mapping[str, Any]) -> None:
         """Patch status when it differs from the live one; a no-op refresh writes nothing."""

@@ -44,8 +44,7 @@ from envpayload.errors import (
 from envpayload.github_api import metrics
 from envpayload.github_api.credentials import Credentials
 from envpayload.github_api.limits import rate_limit_wait, read_rate_limit, server_error_backoff
-from envpayload.github_api.metrics import DEFAULT as DEFAULT_METRICS
-from envpayload.github_api.metrics import GitHubMetrics
+from envpayload.github_api.metrics import NO_METRICS, GitHubMetrics
 
 DEFAULT_BASE_URL: Final = "https://api.github.com"
 RAW: Final = "application/vnd.github.raw+json"
@@ -99,7 +98,7 @@ class GitHubClient:
         timeout: float = 10.0,
         max_wait: float = 10.0,
         label: str = "anonymous",
-        metrics: GitHubMetrics = DEFAULT_METRICS,
+        metrics: GitHubMetrics = NO_METRICS,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.time,
     ) -> None:

@@ -1,9 +1,8 @@
 """Prometheus metrics about GitHub: rate limit left, requests by result, webhook deliveries.
 
 The client and the webhook record facts through the small :class:`GitHubMetrics`
-protocol, so they do not depend on where the series live. :data:`DEFAULT` keeps them in
-prometheus-client's default registry; an operator-wide metrics object with the same
-methods can be passed instead, so every series is served from one registry.
+protocol, so they do not depend on where the series live: the operator passes its one
+registry (``report.metrics.METRICS``); the command line records nothing.
 
 Every label has a bounded set of values: results are the fixed words below, ``host`` is
 the host of an API base URL, ``credentials`` names a credentials Secret
@@ -13,8 +12,6 @@ the host of an API base URL, ``credentials`` names a credentials Secret
 from __future__ import annotations
 
 from typing import Final, Protocol
-
-from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge
 
 # Results of one HTTP request to GitHub.
 OK: Final = "ok"
@@ -47,52 +44,23 @@ class GitHubMetrics(Protocol):
     def github_webhook(self, result: str) -> None: ...
 
 
-class PrometheusGitHubMetrics:
-    """The GitHub series, registered in ``registry``."""
-
-    def __init__(self, registry: CollectorRegistry = REGISTRY) -> None:
-        self.requests = Counter(
-            "envpayload_github_requests",
-            "HTTP requests to the GitHub API by result (not_modified answers cost no rate limit).",
-            ["result"],
-            registry=registry,
-        )
-        self.rate_limit_remaining = Gauge(
-            "envpayload_github_rate_limit_remaining",
-            "GitHub API requests left in the current rate-limit window, per API host and "
-            "credentials Secret (namespace/name, or anonymous).",
-            ["host", "credentials"],
-            registry=registry,
-        )
-        self.rate_limit_reset = Gauge(
-            "envpayload_github_rate_limit_reset_timestamp_seconds",
-            "When GitHub's current rate-limit window ends (Unix time), per API host and "
-            "credentials Secret.",
-            ["host", "credentials"],
-            registry=registry,
-        )
-        self.webhooks = Counter(
-            "envpayload_github_webhook_requests",
-            "GitHub webhook deliveries by result: accepted, ignored, and the refused "
-            "unsigned, bad_signature and bad_request.",
-            ["result"],
-            registry=registry,
-        )
+class NoMetrics:
+    """Records nothing: for the command line, which serves no metrics."""
 
     def github_request(self, result: str) -> None:
-        self.requests.labels(result).inc()
+        pass
 
     def github_rate_limit_remaining(self, host: str, credentials: str, remaining: int) -> None:
-        self.rate_limit_remaining.labels(host, credentials).set(remaining)
+        pass
 
     def github_rate_limit_reset(self, host: str, credentials: str, reset: float) -> None:
-        self.rate_limit_reset.labels(host, credentials).set(reset)
+        pass
 
     def github_webhook(self, result: str) -> None:
-        self.webhooks.labels(result).inc()
+        pass
 
 
-DEFAULT: Final = PrometheusGitHubMetrics()
+NO_METRICS: Final = NoMetrics()
 
 
 def request_result(status: int, rate_limited: bool = False) -> str:

@@ -2,8 +2,14 @@
 
 Events are posted through Kopf's background poster, so posting never blocks a sync, and
 only on something worth a line in ``kubectl describe``: a write, a failure or a change
-of failure, a recovery. A refresh that finds nothing new posts nothing (Events are API
-writes too). Reasons are the fixed words below, so people can filter on them.
+of failure, a recovery, a payload overdue for rotation. A refresh that finds nothing new
+posts nothing (Events are API writes too).
+
+Reasons are fixed CamelCase words, listed below and in ``docs/observability.md``, so
+people can filter on them (``kubectl get events --field-selector reason=Conflict``).
+A failure's reason is its error's ``reason`` (errors.py), the same word as the Ready
+condition's reason and the ``reason`` label of ``envpayload_sync_errors_total``; a test
+checks that every error's reason is in :data:`FAILURE_REASONS`.
 """
 
 from __future__ import annotations
@@ -13,20 +19,47 @@ from typing import Any, Final, cast
 
 import kopf
 
-# Every reason this operator posts, in one place.
+# Normal Events.
 SYNCED: Final = "Synced"
 RECOVERED: Final = "Recovered"
 ROLLOUT_RESTARTED: Final = "Restarted"
 ROLLOUT_NOTIFIED: Final = "RestartNeeded"
+
+# Warning Events that are not sync failures.
 ROLLOUT_SKIPPED_PAUSED: Final = "RestartSkippedPaused"
-ROLLOUT_FAILED: Final = "RolloutFailed"
 ROLLED_BACK: Final = "RolledBack"
 ROTATION_DUE: Final = "RotationDue"
 SEALING_KEY_RETIRED: Final = "SealingKeyRetired"
 
-# Failure reasons come from the errors themselves (errors.py): SourceUnavailable,
-# SourceNotFound, SourceForbidden, EnvelopeRejected, UnknownSealingKey, EnvelopeReplayed,
-# InvalidPayload, ValidationFailed, Conflict, ApplyFailed, InternalError.
+# Warning Events for failed syncs: the reasons of the errors in errors.py and of the
+# few errors defined beside the code that raises them.
+FAILURE_REASONS: Final = frozenset(
+    {
+        "SyncFailed",
+        "SourceUnavailable",
+        "SourceNotFound",
+        "SourceForbidden",
+        "SourceRateLimited",
+        "EnvelopeRejected",
+        "UnknownSealingKey",
+        "EnvelopeReplayed",
+        "InvalidPayload",
+        "ValidationFailed",
+        "Conflict",
+        "RolloutFailed",
+        "ApplyFailed",
+        "KeyringUnavailable",
+        "InternalError",
+    }
+)
+
+NORMAL_REASONS: Final = frozenset({SYNCED, RECOVERED, ROLLOUT_RESTARTED, ROLLOUT_NOTIFIED})
+WARNING_REASONS: Final = FAILURE_REASONS | {
+    ROLLOUT_SKIPPED_PAUSED,
+    ROLLED_BACK,
+    ROTATION_DUE,
+    SEALING_KEY_RETIRED,
+}
 
 
 def normal(obj: Mapping[str, Any], reason: str, message: str) -> None:

@@ -1,0 +1,1 @@
+"""Tools for developing and demonstrating envpayload; nothing here runs in the operator."""
