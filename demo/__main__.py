@@ -3,8 +3,8 @@
 It starts the local control plane if it is not running, installs the CRD, runs the
 operator, and then walks through what a platform team sees: a multi-line production
 payload becomes a Secret, a rotated credential lands, and a broken payload is refused
-while the last good Secret stays. Every step prints what it does and what the cluster
-shows; values are never printed.
+while the last good Secret stays (and an alert reaches the webhook), then recovers. Every
+step prints what it does and what the cluster shows; values are never printed.
 """
 
 from __future__ import annotations
@@ -98,6 +98,7 @@ def refuse_a_broken_payload(demo: Demo) -> None:
     demo.wait_ready("shop", status="False")
     demo.kubectl("get", "envpayload", "shop")
     demo.show_events("shop", "InvalidPayload")
+    demo.show_alert("Failing", "shop")
     unchanged = demo.secret_version("shop-env") == version
     demo.say(f"Secret shop-env untouched: {'yes' if unchanged else 'NO'}")
     if not unchanged:
@@ -107,6 +108,7 @@ def refuse_a_broken_payload(demo: Demo) -> None:
     demo.write_source("app-env", PRODUCTION_ENV_FILE.replace("pw-2026-q4", "pw-2027-q1"))
     demo.wait_ready("shop")
     demo.kubectl("get", "envpayload", "shop")
+    demo.show_alert("Recovered", "shop")
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ the local plane), so what it prints is what a user would see in their own termin
 from __future__ import annotations
 
 import base64
+import json
 import os
 import subprocess
 import time
@@ -18,6 +19,7 @@ import yaml
 from kubernetes import client, config
 from kubernetes.client.exceptions import ApiException
 
+from envpayload.devtools.webhook_receiver import AlertReceiver, describe
 from envpayload.spec import GROUP, PLURAL, VERSION
 from localplane.plane import ControlPlane, binary_dir
 from tests.cluster.operator import RunningOperator
@@ -39,6 +41,8 @@ class Demo:
         self.operator_log = repo / ".cluster" / "demo-operator.log"
         self.kubectl_path = str(binary_dir("kubernetes") / "kubectl")
         self._operator: RunningOperator | None = None
+        # Stands in for the Slack/Teams channel behind OPERATIONS_ALERT_WEBHOOK.
+        self.alerts = AlertReceiver()
         self._core: client.CoreV1Api | None = None
         self._custom: client.CustomObjectsApi | None = None
 
@@ -54,16 +58,23 @@ class Demo:
         self.kubectl("apply", "-f", str(self.repo / "manifests/crds"), namespaced=False)
         self._ensure_namespace(OPERATOR_NAMESPACE)
         self.operator_log.unlink(missing_ok=True)
+        self.alerts.start()
         self._operator = RunningOperator(
-            self.plane, [self.namespace], self.operator_log, operator_namespace=OPERATOR_NAMESPACE
+            self.plane,
+            [self.namespace],
+            self.operator_log,
+            operator_namespace=OPERATOR_NAMESPACE,
+            env={"OPERATIONS_ALERT_WEBHOOK": self.alerts.url, "ENVPAYLOAD_ALERT_FORMAT": "generic"},
         )
         self._operator.start()
+        self.say(f"OPERATIONS_ALERT_WEBHOOK={self.alerts.url}   (a local receiver)")
         self.say(f"envpayload run --namespace {self.namespace}   (log: {self.operator_log})")
         self._fresh_namespace()
 
     def stop(self) -> None:
         if self._operator is not None:
             self._operator.stop()
+        self.alerts.stop()
 
     def _ensure_namespace(self, name: str) -> None:
         try:
@@ -205,6 +216,22 @@ class Demo:
         self._wait(lambda: newest() is not None, 15, f"a {reason} Event")
         event = newest()
         self.say(f"Event {event.type} {event.reason}: {event.message}")
+
+    def show_alert(self, kind: str, about: str) -> None:
+        """Wait for an alert of ``kind`` about EnvPayload ``about`` and print it."""
+
+        def found() -> dict[str, Any] | None:
+            return next(
+                (
+                    a
+                    for a in self.alerts.received
+                    if a.get("kind") == kind and about in json.dumps(a)
+                ),
+                None,
+            )
+
+        self._wait(lambda: found() is not None, 30, f"a {kind} alert")
+        self.say(f"Alert received at the webhook: {describe(found() or {})}")
 
     @staticmethod
     def _wait(check: Callable[[], bool], timeout: float, what: str) -> None:

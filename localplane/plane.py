@@ -108,6 +108,9 @@ class ControlPlane:
         self.logs = state_dir / "logs"
         self._state_file = state_dir / "plane.json"
         self._pki = state_dir / "pki"
+        # The processes this object started (a test session's plane); a plane found on
+        # disk (started by `make cluster`) is stopped by pid instead.
+        self._children: list[subprocess.Popen[bytes]] = []
 
     # -- asking about a plane ------------------------------------------------------------
 
@@ -204,6 +207,7 @@ class ControlPlane:
             cwd=self.state_dir,
         )
         log.close()
+        self._children.append(process)
         state.pids[name] = process.pid
         self._save(state)
 
@@ -436,6 +440,10 @@ class ControlPlane:
                 if not quiet:
                     say(f"stopped {name} (pid {pid})")
             shutil.rmtree(state.data_dir, ignore_errors=True)
+        for child in self._children:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                child.wait(timeout=1)  # already signalled above: this only reaps it
+        self._children.clear()
         for leftover in (
             self._state_file,
             self.kubeconfig,
