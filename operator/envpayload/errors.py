@@ -86,11 +86,14 @@ class UnknownKeyError(EnvelopeError):
     """The envelope names a key id this operator does not hold."""
 
     reason = "UnknownSealingKey"
+    # The key may still arrive: a keyring restored from a backup, a replica's new key.
+    retryable = True
 
     def __init__(self, key_id: str) -> None:
         self.key_id = key_id
         super().__init__(
-            f"the envelope was sealed for key {key_id}, which this operator does not hold"
+            f"the envelope was sealed for key {key_id}, which this operator does not hold "
+            "(another cluster's key, or a retired key since deleted); seal the payload again"
         )
 
 

@@ -14,7 +14,7 @@ runs each sync in a worker thread, never on the event loop.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,6 +23,7 @@ from envpayload.errors import EnvelopeError, ReplayError
 from envpayload.fetch import Fetched, Fetcher
 from envpayload.parse import parse_bytes
 from envpayload.render import Owner, render_secret
+from envpayload.report.events import SEALING_KEY_RETIRED
 from envpayload.report.status import Synced
 from envpayload.sealing import Opened, Opener, is_sealed
 from envpayload.spec import EnvPayloadSpec, GitHubSource, InlineSource, read_spec
@@ -103,6 +104,7 @@ class Reconciler:
             warnings=report.warnings,
             sealing_key_id=opened.key_id if opened else None,
             sealed_serial=opened.serial if opened else None,
+            extra_conditions=_sealing_conditions(opened, subject.status),
         )
         return Outcome(spec=spec, synced=synced, applied=applied, opened=opened)
 
@@ -126,6 +128,9 @@ class Reconciler:
 
         # Replay protection: an envelope older than the last one applied is most likely an
         # old credential brought back from git history.
+        # TODO(stale status): subject.status is the last watch event's; a sync that runs
+        # before the event for our own status write arrives compares with the serial before
+        # it. Compare with the serial the worker last wrote (SyncLoop.last_written) too.
         last_serial = subject.status.get("sealedSerial")
         if (
             isinstance(last_serial, int)
@@ -134,3 +139,27 @@ class Reconciler:
         ):
             raise ReplayError(opened.serial, last_serial)
         return opened, opened.plaintext
+
+
+def _sealing_conditions(
+    opened: Opened | None, previous: Mapping[str, Any]
+) -> Sequence[Mapping[str, str]]:
+    """``SealingKeyRetired``: True while the payload is sealed with a retired key.
+
+    It tells the owner to re-seal, so the old key can eventually be deleted. A payload
+    that is not sealed gets the condition only to clear one left from an earlier seal.
+    """
+    if opened is None:
+        if not any(c.get("type") == SEALING_KEY_RETIRED for c in previous.get("conditions") or ()):
+            return ()
+        status, reason, message = "False", "NotSealed", "the payload is not sealed"
+    elif opened.retired_key:
+        status, reason = "True", "SealedWithRetiredKey"
+        message = (
+            f"the payload was sealed with key {opened.key_id}, which has been retired; "
+            "seal it again with `envpayload seal` so the old key can be deleted"
+        )
+    else:
+        status, reason = "False", "SealedWithActiveKey"
+        message = f"the payload is sealed with the active key {opened.key_id}"
+    return ({"type": SEALING_KEY_RETIRED, "status": status, "reason": reason, "message": message},)

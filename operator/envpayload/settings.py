@@ -61,6 +61,13 @@ class Settings:
         "Age after which the operator generates a new sealing key (old ones keep opening).",
         minimum=0.0001,
     )
+    sealing_key_retention_days: float = _setting(
+        "ENVPAYLOAD_SEALING_KEY_RETENTION_DAYS",
+        90.0,
+        "Days a retired sealing key is kept at least; it then goes once nothing uses it. "
+        "0 keeps retired keys forever.",
+        minimum=0,
+    )
     min_restart_interval_seconds: float = _setting(
         "ENVPAYLOAD_MIN_RESTART_INTERVAL_SECONDS",
         30.0,

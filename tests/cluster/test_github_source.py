@@ -2,9 +2,8 @@
 
 The operator runs as a process against the local plane and reaches a local GitHub
 (tests/github_fake.py) through ``baseUrl``, with its real HTTP stack.
-
-TODO(sealing on main): these tests read plain text (allowPlaintext: true); once the
-sealing branch's opener is on main, add one that commits an `envpayload seal` envelope.
+Most tests read plain text (allowPlaintext: true) to keep to the GitHub side; one
+commits an envelope written by `envpayload seal`, as docs/github.md tells users to.
 """
 
 from __future__ import annotations
@@ -20,6 +19,7 @@ from typing import Any
 import pytest
 from kubernetes import client
 
+from localplane.plane import ControlPlane
 from tests.cluster.envpayloads import (
     apply_envpayload,
     events_for,
@@ -30,6 +30,7 @@ from tests.cluster.envpayloads import (
     wait_for_ready,
 )
 from tests.cluster.operator import RunningOperator
+from tests.cluster.sealing import envpayload_cli, published
 from tests.github_fake import FakeGitHub, blob_sha
 from tests.support import wait_for
 
@@ -267,6 +268,27 @@ def test_plain_text_from_github_is_refused_unless_allowed(
     obj = wait_for_ready(custom, namespace, "shop", status="False", reason="EnvelopeRejected")
     assert "is not a sealed envelope" in ready_condition(obj)["message"]
     assert secret_values(core, namespace, "shop") is None
+
+
+def test_an_envelope_sealed_with_the_cli_and_committed_is_opened(
+    operator: RunningOperator,
+    plane: ControlPlane,
+    github: FakeGitHub,
+    core: client.CoreV1Api,
+    custom: client.CustomObjectsApi,
+    namespace: str,
+) -> None:
+    sealed = envpayload_cli(
+        plane, namespace, "seal", "-n", namespace, "--name", "shop", stdin="API_KEY=from-git\n"
+    )
+    assert sealed.returncode == 0, sealed.stderr
+
+    start(github, core, custom, namespace, sealed.stdout, plaintext=False)
+
+    obj = wait_for_ready(custom, namespace, "shop")
+    assert secret_values(core, namespace, "shop") == {"API_KEY": "from-git"}
+    assert obj["status"]["sealingKeyId"] == published(core, namespace)[0].id
+    assert obj["status"]["sealedSerial"] > 0
 
 
 def test_tokens_and_private_keys_never_appear_in_logs_or_status(

@@ -12,9 +12,9 @@ import sys
 from collections.abc import Sequence
 
 from envpayload import __version__
-from envpayload.cli import github, render, run, validate
+from envpayload.cli import github, keys, render, run, seal, validate
 
-SUBCOMMANDS = (run, validate, render, github)
+SUBCOMMANDS = (run, validate, render, seal, keys, github)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -18,16 +18,20 @@ import kopf
 
 from envpayload.cli.common import USAGE_ERROR, fail
 from envpayload.controller import handlers  # noqa: F401 - importing registers the Kopf handlers
+from envpayload.controller.keys import KeyUpkeep
 from envpayload.controller.observers import AlertObserver, CountingFetcher, MetricsObserver
 from envpayload.controller.runtime import Runtime
 from envpayload.controller.worker import Wakeups
+from envpayload.errors import EnvPayloadError
 from envpayload.fetch import Fetcher
 from envpayload.fetch.github import ClientFactory, GitHubFetcher, KubeCredentialsReader
 from envpayload.fetch.inline import InlineFetcher
 from envpayload.fetch.secret_ref import SecretRefFetcher
 from envpayload.github_api.client import GitHubClient
 from envpayload.github_api.credentials import Credentials
+from envpayload.keyring import KeyringStore
 from envpayload.kube import Clients, new_api_client, quiet_chatty_loggers
+from envpayload.publickeys import PublicKeys
 from envpayload.reconcile import Reconciler
 from envpayload.report.alert_formats import choose_format
 from envpayload.report.alerts import AlertTracker
@@ -106,7 +110,10 @@ def handle(args: argparse.Namespace) -> int:
     quiet_chatty_loggers()
     logging.getLogger("kopf.objects").addFilter(_drop_routine_successes)
 
-    runtime = build_runtime(settings)
+    try:
+        runtime = build_runtime(settings)
+    except EnvPayloadError as e:
+        fail(f"the operator cannot start: {e}")
     logger.info(
         "Starting envpayload operator; %s",
         "all namespaces" if args.all_namespaces else f"namespaces {', '.join(args.namespace)}",
@@ -139,7 +146,23 @@ def _drop_routine_successes(record: logging.LogRecord) -> bool:
 
 
 def build_runtime(settings: Settings) -> Runtime:
+    """Everything the handlers share; the keyring is made ready here, before Kopf starts."""
     clients = Clients(new_api_client())
+
+    # The first upkeep pass creates the keyring (or rotates a key that fell due while the
+    # operator was down) and publishes the public keys, so `envpayload seal` works as
+    # soon as the operator is up.
+    executor = ThreadPoolExecutor(settings.sync_workers, thread_name_prefix="sync")
+    namespace = settings.operator_namespace
+    keys = KeyUpkeep(
+        KeyringStore(clients.core, namespace),
+        PublicKeys(clients.core, namespace),
+        clients.custom,
+        settings,
+        executor,
+    )
+    keys.run_once()
+
     fetchers: dict[str, Fetcher] = {
         "secretRef": SecretRefFetcher(clients.core),
         "inline": InlineFetcher(),
@@ -148,14 +171,15 @@ def build_runtime(settings: Settings) -> Runtime:
     reconciler = Reconciler(
         clients.core,
         fetchers={kind: CountingFetcher(kind, f, METRICS) for kind, f in fetchers.items()},
-        opener=None,
+        opener=keys.opener,
     )
     runtime = Runtime(
         settings=settings,
         clients=clients,
         reconciler=reconciler,
         wakeups=Wakeups(),
-        executor=ThreadPoolExecutor(settings.sync_workers, thread_name_prefix="sync"),
+        executor=executor,
+        services=[keys],
     )
     add_reporting(runtime, settings)
     return runtime

@@ -176,6 +176,7 @@ class SyncLoop:
         )
         await self._write_status(subject, status)
         self._post_rotation_due(subject, status)
+        self._post_sealing_key_retired(subject, status)
 
         applied = outcome.applied
         if not is_ready(subject.status) and subject.status.get("conditions"):
@@ -193,9 +194,7 @@ class SyncLoop:
 
     async def _failed(self, subject: Subject, error: EnvPayloadError) -> None:
         self.failures += 1
-        previous_ready: Mapping[str, Any] = next(
-            (c for c in subject.status.get("conditions") or () if c.get("type") == "Ready"), {}
-        )
+        previous_ready = _condition(subject.status, "Ready")
         now = datetime.datetime.now(datetime.UTC)
         status = failed_status(
             subject.status, error, subject.generation, now, _source_kind(subject)
@@ -220,6 +219,13 @@ class SyncLoop:
             message = rotation.condition(status).get("message", "")
             self.log.warning("Rotation due: %s", message)
             events.warning(self.body, events.ROTATION_DUE, message)
+
+    def _post_sealing_key_retired(self, subject: Subject, status: Status) -> None:
+        """One Event when the payload turns out to be sealed with a retired key."""
+        retired = _condition(status, events.SEALING_KEY_RETIRED)
+        before = _condition(subject.status, events.SEALING_KEY_RETIRED)
+        if retired.get("status") == "True" and before.get("status") != "True":
+            events.warning(self.body, events.SEALING_KEY_RETIRED, str(retired.get("message")))
 
     async def _write_status(self, subject: Subject, status: Mapping[str, Any]) -> None:
         """Patch status when it differs from the live one; a no-op refresh writes nothing."""
@@ -270,6 +276,10 @@ def _patch_status(runtime: Runtime, subject: Subject, patch: dict[str, Any]) -> 
         patch,
         _content_type="application/merge-patch+json",
     )
+
+
+def _condition(status: Mapping[str, Any], type: str) -> Mapping[str, Any]:
+    return next((c for c in status.get("conditions") or () if c.get("type") == type), {})
 
 
 def _source_kind(subject: Subject) -> str | None:

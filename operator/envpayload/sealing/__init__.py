@@ -4,6 +4,11 @@ A payload may be stored where anyone can read it (in git, in the EnvPayload, in 
 artifact) as an ``esv1.`` envelope that only this operator can open, and only for the
 EnvPayload it was sealed for. Plain ``.env`` bytes pass through unchanged; whether plain
 text is acceptable is the source's decision, not this step's.
+
+Everything here is pure (no API calls; a contract in pyproject.toml says so):
+``envelope`` is the format, ``keys`` the key pairs and their stored and published forms,
+``lifecycle`` the rotation and deletion decisions, ``opener`` the operator's opener. The
+keyring Secret that holds the keys is read and written by ``envpayload.keyring``.
 """
 
 from __future__ import annotations
