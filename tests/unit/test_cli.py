@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -100,3 +102,21 @@ def test_render_applies_the_manifests_validation(
         )
     assert exited.value.code == 1
     assert "required keys are missing: DB_PASSWORD" in capsys.readouterr().err
+
+
+def test_the_ci_commands_start_without_loading_the_operator(files: Path) -> None:
+    # validate and render run in CI on every push: they must not pay for Kopf and the
+    # Kubernetes client (about two seconds of imports).
+    good, manifest = str(files / "good.env"), str(files / "envpayload.yaml")
+    script = (
+        "import sys\n"
+        "from envpayload.cli import main\n"
+        f"main(['validate', {good!r}])\n"
+        f"main(['render', '-f', {manifest!r}, '--payload', {good!r}])\n"
+        "heavy = sorted(m for m in ('kopf', 'kubernetes', 'github') if m in sys.modules)\n"
+        "print('loaded:', heavy)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True
+    )
+    assert "loaded: []" in result.stdout

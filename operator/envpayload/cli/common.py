@@ -1,20 +1,17 @@
-"""What several subcommands share: input files, errors, the cluster and its operator."""
+"""What several subcommands share: reading input, failing clearly, the operator's namespace.
+
+Kept free of the Kubernetes client, so the commands CI runs most (``validate``,
+``render``) start quickly; the cluster helpers are in ``cli/cluster.py``.
+"""
 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import os
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import NoReturn
 
-from kubernetes.config.config_exception import ConfigException
-from urllib3.exceptions import HTTPError
-
-from envpayload.errors import EnvPayloadError
-from envpayload.kube import Clients, new_api_client
 from envpayload.settings import DEFAULT_OPERATOR_NAMESPACE
 
 USAGE_ERROR = 2
@@ -45,22 +42,3 @@ def add_operator_namespace(parser: argparse.ArgumentParser) -> None:
         default=os.environ.get("ENVPAYLOAD_NAMESPACE") or DEFAULT_OPERATOR_NAMESPACE,
         help="the operator's own namespace (default: $ENVPAYLOAD_NAMESPACE or %(default)s)",
     )
-
-
-def cluster() -> Clients:
-    """API clients for the cluster ``KUBECONFIG`` names; exit 1 when there is none."""
-    try:
-        return Clients(new_api_client())
-    except (ConfigException, FileNotFoundError, TypeError) as e:
-        fail(f"no cluster to talk to (set KUBECONFIG): {e}")
-
-
-@contextlib.contextmanager
-def reporting_failures(what: str) -> Iterator[None]:
-    """Turn errors talking to the cluster into ``envpayload: error: what: why``, exit 1."""
-    try:
-        yield
-    except EnvPayloadError as e:
-        fail(f"{what}: {e}")
-    except HTTPError as e:  # the apiserver did not answer at all
-        fail(f"{what}: the cluster did not answer ({type(e).__name__})")

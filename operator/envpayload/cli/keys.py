@@ -17,7 +17,8 @@ import datetime
 import json
 from typing import Any
 
-from envpayload.cli.common import add_operator_namespace, cluster, reporting_failures
+from envpayload.cli.cluster import cluster, reporting_failures
+from envpayload.cli.common import add_operator_namespace
 from envpayload.keyring import KeyringStore
 from envpayload.keyusage import scan_key_usage
 from envpayload.publickeys import PublicKeys

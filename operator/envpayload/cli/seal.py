@@ -23,14 +23,8 @@ from typing import Any
 
 import yaml
 
-from envpayload.cli.common import (
-    USAGE_ERROR,
-    add_operator_namespace,
-    cluster,
-    fail,
-    read_input,
-    reporting_failures,
-)
+from envpayload.cli.cluster import cluster, reporting_failures
+from envpayload.cli.common import USAGE_ERROR, add_operator_namespace, fail, read_input
 from envpayload.errors import PayloadError, ValidationError
 from envpayload.parse import parse_bytes
 from envpayload.publickeys import PublicKeys
