@@ -38,6 +38,7 @@ def main() -> int:
         sync_a_payload(demo)
         rotate_a_credential(demo)
         refuse_a_broken_payload(demo)
+        seal_a_payload(demo)
     except DemoError as e:
         print(f"\nThe demo stopped: {e}", file=sys.stderr)
         print(f"Operator log: {demo.operator_log}", file=sys.stderr)
@@ -109,6 +110,53 @@ def refuse_a_broken_payload(demo: Demo) -> None:
     demo.wait_ready("shop")
     demo.kubectl("get", "envpayload", "shop")
     demo.show_alert("Recovered", "shop")
+
+
+def seal_a_payload(demo: Demo) -> None:
+    demo.step("6. A sealed payload: safe in git, opened only by the operator, only here")
+    demo.cli("keys", "list")
+    sealed = demo.cli(
+        "seal",
+        "--namespace",
+        NAMESPACE,
+        "--name",
+        "shop-sealed",
+        "--format",
+        "manifest",
+        stdin=PRODUCTION_ENV_FILE,
+        capture=True,
+        shown=f"envpayload seal --namespace {NAMESPACE} --name shop-sealed --format manifest"
+        " < .env.production > shop-sealed.yaml",
+    )
+    envelope = next(line for line in sealed.splitlines() if "esv1." in line).strip()
+    demo.say(f"shop-sealed.yaml holds one line of ciphertext: {envelope[:60]}...")
+    demo.kubectl("create", "-f", "-", stdin=sealed)
+    demo.wait_ready("shop-sealed")
+    demo.kubectl("get", "envpayload", "shop-sealed")
+    first_key = demo.status("shop-sealed")["sealingKeyId"]
+    demo.say(f"Opened with sealing key {first_key}")
+
+    demo.step("7. Key rotation: new payloads are sealed with a new key, old ones still open")
+    demo.cli("keys", "rotate")
+    resealed = demo.cli(
+        "seal",
+        "--namespace",
+        NAMESPACE,
+        "--name",
+        "shop-sealed",
+        "--format",
+        "manifest",
+        stdin=PRODUCTION_ENV_FILE.replace("pw-2026-q4", "pw-2027-q1"),
+        capture=True,
+        shown=f"envpayload seal --namespace {NAMESPACE} --name shop-sealed --format manifest"
+        " < .env.production | kubectl replace -f -",
+    )
+    demo.kubectl("replace", "-f", "-", stdin=resealed)
+    demo.wait_for(
+        lambda: demo.status("shop-sealed").get("sealingKeyId") != first_key, "the new key"
+    )
+    demo.wait_ready("shop-sealed")
+    demo.say(f"Opened with sealing key {demo.status('shop-sealed')['sealingKeyId']} (no restart)")
 
 
 if __name__ == "__main__":

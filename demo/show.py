@@ -10,6 +10,7 @@ import base64
 import json
 import os
 import subprocess
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -136,6 +137,32 @@ class Demo:
             raise DemoError(f"{shown} failed")
         return result.stdout
 
+    def cli(
+        self, *args: str, stdin: str | None = None, shown: str = "", capture: bool = False
+    ) -> str:
+        """Run the envpayload command line against the plane, printing it as a user types it.
+
+        With ``capture`` the output is returned (it goes to a file in the printed command)
+        instead of shown.
+        """
+        print(f"$ {shown or ' '.join(['envpayload', *args])}", flush=True)
+        env = {
+            **os.environ,
+            "KUBECONFIG": str(self.plane.kubeconfig),
+            "ENVPAYLOAD_NAMESPACE": OPERATOR_NAMESPACE,
+        }
+        argv = [sys.executable, "-m", "envpayload", *args]
+        result = subprocess.run(
+            argv, input=stdin, capture_output=True, text=True, env=env, check=False
+        )
+        if result.stdout.strip() and not capture:
+            print(result.stdout.rstrip(), flush=True)
+        if result.stderr.strip():
+            print(result.stderr.rstrip(), flush=True)
+        if result.returncode != 0:
+            raise DemoError(f"envpayload {args[0]} failed")
+        return result.stdout
+
     # -- acting --------------------------------------------------------------------------
 
     def write_source(self, name: str, text: str) -> None:
@@ -179,6 +206,9 @@ class Demo:
             return current and self.ready(name).get("status") == status
 
         self._wait(done, timeout, f"EnvPayload {name} to be Ready={status}")
+
+    def wait_for(self, check: Callable[[], bool], what: str, timeout: float = 30) -> None:
+        self._wait(check, timeout, what)
 
     def wait_for_change(self, name: str, since: str, timeout: float = 30) -> None:
         self._wait(
