@@ -36,27 +36,38 @@ def _kubectl(plane: ControlPlane, *args: str | Path, input: str | None = None) -
 
 @pytest.fixture
 def applied_base(plane: ControlPlane, core: client.CoreV1Api, crd: str) -> Iterator[None]:
-    """``kubectl apply -k manifests/``; afterwards its objects are deleted, but the CRD."""
+    """``kubectl apply -k manifests/``; afterwards what it created goes, except the CRD.
+
+    The namespace goes too, unless it was there before (`make demo` uses it as well).
+    """
+    wait_for(lambda: _phase(core) != "Terminating", timeout=60, what=f"{NAMESPACE} to go")
+    existed = _phase(core) is not None
     _kubectl(plane, "apply", "-k", REPO / "manifests")
     yield
     rendered = parse_objects(_kubectl(plane, "kustomize", REPO / "manifests"))
-    others = [o for o in rendered if o["kind"] != "CustomResourceDefinition"]
-    _kubectl(plane, "delete", "--ignore-not-found", "--wait=false", "-f", "-", input=_dump(others))
-    wait_for(lambda: not _namespace_exists(core), timeout=60, what=f"{NAMESPACE} to go")
+    ours = [
+        o
+        for o in rendered
+        if o["kind"] != "CustomResourceDefinition" and not (existed and o["kind"] == "Namespace")
+    ]
+    _kubectl(plane, "delete", "--ignore-not-found", "--wait=false", "-f", "-", input=_dump(ours))
+    if not existed:
+        wait_for(lambda: _phase(core) is None, timeout=60, what=f"{NAMESPACE} to go")
 
 
 def _dump(objects: list[dict[str, Any]]) -> str:
     return yaml.safe_dump_all(objects)
 
 
-def _namespace_exists(core: client.CoreV1Api) -> bool:
+def _phase(core: client.CoreV1Api) -> str | None:
+    """The operator namespace's phase, or None when there is none."""
     try:
-        core.read_namespace(NAMESPACE)
+        namespace: Any = core.read_namespace(NAMESPACE)
     except ApiException as e:
         if e.status == 404:
-            return False
+            return None
         raise
-    return True
+    return str(namespace.status.phase)
 
 
 def test_the_base_installs_and_the_operator_works_with_its_permissions(
