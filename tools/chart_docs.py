@@ -39,7 +39,13 @@ SETTINGS_END: Final = "<!-- operator-settings:end -->"
 
 # Settings the chart sets itself, from other values: not accepted under `settings`.
 CHART_MANAGED_SETTINGS: Final = frozenset(
-    {"ENVPAYLOAD_NAMESPACE", "ENVPAYLOAD_METRICS_PORT", "OPERATIONS_ALERT_WEBHOOK"}
+    {
+        "ENVPAYLOAD_NAMESPACE",
+        "ENVPAYLOAD_METRICS_PORT",
+        "OPERATIONS_ALERT_WEBHOOK",
+        "ENVPAYLOAD_GITHUB_WEBHOOK_SECRET",
+        "ENVPAYLOAD_WEBHOOK_PORT",
+    }
 )
 
 _KEY = re.compile(r"^(?P<indent> *)(?P<key>[A-Za-z][A-Za-z0-9_]*):(?P<rest>.*)$")

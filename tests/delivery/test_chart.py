@@ -290,3 +290,33 @@ def test_helm_lint_finds_nothing_to_warn_about(tmp_path: Path) -> None:
     result = run([program("helm"), "lint", "--strict", CHART], env=helm_env(tmp_path))
 
     assert "0 chart(s) failed" in result.stdout
+
+
+def test_the_github_webhook_takes_its_secret_from_a_secret_and_gets_a_service(
+    render: Any,
+) -> None:
+    objects = render("githubWebhook.secret.name=github-hook", "standby.enabled=true")
+    active, standby = find(objects, "Deployment")
+    (service,) = find(objects, "Service", "envpayload-operator-webhook")
+
+    assert _env(active)["ENVPAYLOAD_GITHUB_WEBHOOK_SECRET"] == {
+        "secretKeyRef": {"name": "github-hook", "key": "secret"}
+    }
+    assert _env(active)["ENVPAYLOAD_WEBHOOK_PORT"] == "8081"
+    assert {"name": "webhook", "containerPort": 8081, "protocol": "TCP"} in _container(active)[
+        "ports"
+    ]
+    # Only the active operator receives pushes: a paused standby would wake nothing.
+    pod_labels = active["spec"]["template"]["metadata"]["labels"]
+    assert service["spec"]["selector"].items() <= pod_labels.items()
+    standby_labels = standby["spec"]["template"]["metadata"]["labels"]
+    assert not service["spec"]["selector"].items() <= standby_labels.items()
+
+
+def test_without_a_webhook_secret_there_is_no_endpoint(render: Any) -> None:
+    objects = render()
+    (deployment,) = find(objects, "Deployment")
+
+    assert find(objects, "Service", "envpayload-operator-webhook") == []
+    assert "ENVPAYLOAD_GITHUB_WEBHOOK_SECRET" not in _env(deployment)
+    assert "webhook" not in {p["name"] for p in _container(deployment)["ports"]}
