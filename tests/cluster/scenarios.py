@@ -37,7 +37,8 @@ def sync_scenario(core: client.CoreV1Api, custom: client.CustomObjectsApi, names
 
     apply_envpayload(custom, namespace, "app", {"source": {"secretRef": {"name": "app-env"}}})
 
-    obj = wait_for_ready(custom, namespace, "app")
+    # Generous deadlines: the machines running these tests are often busy.
+    obj = wait_for_ready(custom, namespace, "app", timeout=60)
     assert obj["status"]["keys"] == ["DATABASE_URL", "API_KEY"]
     assert secret_values(core, namespace, "app") == {
         "DATABASE_URL": "mysql://app@db/app",
@@ -48,14 +49,14 @@ def sync_scenario(core: client.CoreV1Api, custom: client.CustomObjectsApi, names
     write_source(core, namespace, "app-env", "DATABASE_URL=mysql://app@db/app\nAPI_KEY=two\n")
     wait_for(
         lambda: (secret_values(core, namespace, "app") or {}).get("API_KEY") == "two",
-        timeout=15,
+        timeout=30,
         what="the Secret to follow its source",
     )
 
     # Events were posted about it.
     wait_for(
         lambda: any(e.reason == "Synced" for e in events_for(core, namespace, "app")),
-        timeout=15,
+        timeout=30,
         what="a Synced Event",
     )
 

@@ -91,7 +91,7 @@ def start_operator(
             args=args,
         )
         started.append(operator)
-        operator.start()
+        operator.start(timeout=60)  # Python starts slowly on a busy machine
         return operator
 
     yield start

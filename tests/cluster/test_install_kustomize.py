@@ -94,7 +94,7 @@ def test_the_base_installs_and_the_operator_works_with_its_permissions(
         operator_namespace=NAMESPACE,
         kubeconfig=kubeconfig,
     )
-    operator.start()
+    operator.start(timeout=60)  # Python starts slowly on a busy machine
     try:
         sync_scenario(core, custom, namespace)
     except BaseException:
