@@ -22,7 +22,7 @@ help:
 	@echo "make chart-docs    regenerate the chart's values table and settings schema"
 	@echo "make unit          the fast tests that need no cluster"
 	@echo "make bench         benchmarks; they print figures and assert nothing"
-	@echo "make docs          regenerate the generated documents (docs/settings.md)"
+	@echo "make docs          regenerate the generated documents (docs/settings.md, chart docs)"
 
 venv: $(STAMP)
 
@@ -72,7 +72,7 @@ demo: $(STAMP)
 bench: $(STAMP)
 	$(PY) -m benchmarks
 
-docs: $(STAMP)
+docs: chart-docs
 	$(PY) -m envpayload.devtools.settings_doc > docs/settings.md
 
 clean:

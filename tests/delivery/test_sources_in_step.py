@@ -1,15 +1,16 @@
 """Files that copy or describe another file stay in step with it.
 
-The CRD lives once in manifests/crds/; the chart carries a byte-identical copy (a chart
-may not read files outside itself). The chart's version, its image tag and the package
-version move together. The values table and the settings schema are generated
-(``make chart-docs``) and must be current.
+The CRD lives once in manifests/crds/, the alerting rules in observability/; the chart
+carries byte-identical copies (a chart may not read files outside itself). The chart's
+version, its image tag and the package version move together. The values table and the
+settings schema are generated (``make chart-docs``) and must be current.
 """
 
 from __future__ import annotations
 
 import tomllib
 
+import pytest
 import yaml
 
 import envpayload
@@ -17,12 +18,21 @@ from tests.binaries import CHART, REPO
 from tools import chart_docs
 
 
-def test_the_charts_crd_is_a_byte_identical_copy_of_the_one_in_manifests() -> None:
-    source = REPO / "manifests" / "crds" / "envpayloads.envpayload.io.yaml"
-    copy = CHART / "files" / "crds" / source.name
-
-    assert copy.read_bytes() == source.read_bytes(), (
-        f"copy {source.relative_to(REPO)} to {copy.relative_to(REPO)}"
+@pytest.mark.parametrize(
+    ("source", "copy"),
+    [
+        (
+            "manifests/crds/envpayloads.envpayload.io.yaml",
+            "files/crds/envpayloads.envpayload.io.yaml",
+        ),
+        ("observability/prometheus-rules.yaml", "files/prometheus-rules.yaml"),
+    ],
+)
+def test_the_chart_carries_byte_identical_copies_of_the_crd_and_the_alerting_rules(
+    source: str, copy: str
+) -> None:
+    assert (CHART / copy).read_bytes() == (REPO / source).read_bytes(), (
+        f"copy {source} to {(CHART / copy).relative_to(REPO)}"
     )
 
 
