@@ -19,7 +19,6 @@ from typing import Final
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
-from envpayload.errors import EnvPayloadError
 from envpayload.kube import describe_api_error
 
 GROUP: Final = "kopf.dev"
@@ -28,11 +27,12 @@ VERSION: Final = "v1"
 logger = logging.getLogger(__name__)
 
 
-class PeeringError(EnvPayloadError):
-    """The peering object could not be read or created."""
+class PeeringError(RuntimeError):
+    """The peering object could not be read or created.
 
-    reason = "PeeringUnavailable"
-    retryable = True
+    Like a bad setting, it stops the operator at start (``envpayload run`` exits 1); it
+    is never the outcome of a sync, so it is no EnvPayloadError and has no Event reason.
+    """
 
 
 def ensure_peering(
