@@ -3,7 +3,8 @@
 A real process (not Kopf in a thread) so tests see exactly what the command does, can
 read its complete log (the canary tests grep it), and can kill it at any moment (the
 crash-safety tests do). It talks to the plane as its own user, so the audit log tells
-its writes apart from the test's.
+its writes apart from the test's; or, given a kubeconfig, as whoever that names (the
+installation tests use a token of the ServiceAccount that the Helm chart created).
 """
 
 from __future__ import annotations
@@ -30,34 +31,45 @@ def _free_port() -> int:
 
 
 class RunningOperator:
-    """``envpayload run --namespace ...`` against the local plane, with its log in a file."""
+    """``envpayload run --namespace ...`` against the local plane, with its log in a file.
+
+    ``namespaces=None`` serves every namespace (``--all-namespaces``); ``args`` are added
+    to the command line (``--peering``, say).
+    """
 
     def __init__(
         self,
         plane: ControlPlane,
-        namespaces: Sequence[str],
+        namespaces: Sequence[str] | None,
         log_path: Path,
         *,
         operator_namespace: str,
         env: Mapping[str, str] | None = None,
         verbose: bool = True,
+        kubeconfig: Path | None = None,
+        args: Sequence[str] = (),
     ) -> None:
         self.plane = plane
-        self.namespaces = list(namespaces)
+        self.namespaces = None if namespaces is None else list(namespaces)
         self.log_path = log_path
         self.operator_namespace = operator_namespace
         self.env = dict(env or {})
         self.verbose = verbose
+        self.kubeconfig = kubeconfig or plane.operator_kubeconfig
+        self.args = list(args)
         self.liveness_port = _free_port()
         self._process: subprocess.Popen[bytes] | None = None
 
     def start(self, timeout: float = 30) -> None:
         argv = [sys.executable, "-m", "envpayload", "run", *(["--verbose"] if self.verbose else [])]
-        argv += [f"--namespace={ns}" for ns in self.namespaces]
-        argv += [f"--liveness=http://127.0.0.1:{self.liveness_port}/healthz"]
+        if self.namespaces is None:
+            argv += ["--all-namespaces"]
+        else:
+            argv += [f"--namespace={ns}" for ns in self.namespaces]
+        argv += [f"--liveness=http://127.0.0.1:{self.liveness_port}/healthz", *self.args]
         env = {
             **os.environ,
-            "KUBECONFIG": str(self.plane.operator_kubeconfig),
+            "KUBECONFIG": str(self.kubeconfig),
             "ENVPAYLOAD_NAMESPACE": self.operator_namespace,
             "ENVPAYLOAD_METRICS_PORT": "0",
             "ENVPAYLOAD_MIN_RESTART_INTERVAL_SECONDS": "0",

@@ -20,6 +20,7 @@ from envpayload.cli.common import USAGE_ERROR, fail
 from envpayload.controller import handlers  # noqa: F401 - importing registers the Kopf handlers
 from envpayload.controller.keys import KeyUpkeep
 from envpayload.controller.observers import AlertObserver, CountingFetcher, MetricsObserver
+from envpayload.controller.peering import PeeringError, ensure_peering
 from envpayload.controller.runtime import Runtime
 from envpayload.controller.worker import Wakeups
 from envpayload.errors import EnvPayloadError
@@ -114,12 +115,22 @@ def handle(args: argparse.Namespace) -> int:
         runtime = build_runtime(settings)
     except EnvPayloadError as e:
         fail(f"the operator cannot start: {e}")
+    if args.peering is not None:
+        try:
+            ensure_peering(
+                runtime.clients.custom,
+                args.peering,
+                None if args.all_namespaces else args.namespace,
+            )
+        except PeeringError as e:
+            fail(str(e))
     logger.info(
         "Starting envpayload operator; %s",
         "all namespaces" if args.all_namespaces else f"namespaces {', '.join(args.namespace)}",
     )
     asyncio.run(
         kopf.operator(
+            settings=kopf_settings(clusterwide=args.all_namespaces),
             clusterwide=args.all_namespaces,
             namespaces=args.namespace,
             standalone=args.peering is None,
@@ -143,6 +154,16 @@ def _drop_routine_successes(record: logging.LogRecord) -> bool:
         message.startswith("Indexer '") and message.endswith("succeeded.")
     )
     return not (record.levelno == logging.INFO and routine)
+
+
+def kopf_settings(*, clusterwide: bool) -> kopf.OperatorSettings:
+    """Kopf's settings that depend on the command line (the rest: handlers.configure)."""
+    settings = kopf.OperatorSettings()
+    # Serving listed namespaces needs no cluster-wide permission at all (the Helm chart
+    # grants Roles only): tell Kopf not to list namespaces or watch CRDs, rather than let
+    # it try, be refused, and warn. The CRD must then exist before the operator starts.
+    settings.scanning.disabled = not clusterwide
+    return settings
 
 
 def build_runtime(settings: Settings) -> Runtime:

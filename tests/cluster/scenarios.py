@@ -1,0 +1,84 @@
+"""End-to-end scenarios that any installation of the operator must pass.
+
+The installation tests (Helm chart, kustomize base) run the operator with exactly the
+permissions the installation granted, then play these scenarios: every API call the
+operator needs is exercised, so a permission the installation forgot fails a test here
+rather than in a user's cluster.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from kubernetes import client
+from kubernetes.client.exceptions import ApiException
+
+from envpayload.spec import GROUP, PLURAL, VERSION
+from tests.cluster.envpayloads import (
+    apply_envpayload,
+    events_for,
+    secret_values,
+    wait_for_ready,
+    write_source,
+)
+from tests.support import wait_for
+
+# What the apiserver says when RBAC denies a request, and what Kopf logs when it lacks a
+# permission it can live without (it carries on, so only its log tells).
+_DENIED = re.compile(
+    r"cannot (get|list|watch|create|patch|update|delete) resource|Not enough permissions"
+)
+
+
+def sync_scenario(core: client.CoreV1Api, custom: client.CustomObjectsApi, namespace: str) -> None:
+    """A payload becomes a Secret, follows its source, is reported, and is let go."""
+    write_source(core, namespace, "app-env", "DATABASE_URL=mysql://app@db/app\nAPI_KEY=one\n")
+
+    apply_envpayload(custom, namespace, "app", {"source": {"secretRef": {"name": "app-env"}}})
+
+    # Generous deadlines: the machines running these tests are often busy.
+    obj = wait_for_ready(custom, namespace, "app", timeout=60)
+    assert obj["status"]["keys"] == ["DATABASE_URL", "API_KEY"]
+    assert secret_values(core, namespace, "app") == {
+        "DATABASE_URL": "mysql://app@db/app",
+        "API_KEY": "one",
+    }
+
+    # The source changes: the Secret follows (watch on Secrets, server-side apply).
+    write_source(core, namespace, "app-env", "DATABASE_URL=mysql://app@db/app\nAPI_KEY=two\n")
+    wait_for(
+        lambda: (secret_values(core, namespace, "app") or {}).get("API_KEY") == "two",
+        timeout=30,
+        what="the Secret to follow its source",
+    )
+
+    # Events were posted about it.
+    wait_for(
+        lambda: any(e.reason == "Synced" for e in events_for(core, namespace, "app")),
+        timeout=30,
+        what="a Synced Event",
+    )
+
+    # Deleting it goes through the operator's finalizer, which the operator removes.
+    custom.delete_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL, "app")
+    wait_for(
+        lambda: not _exists(custom, namespace, "app"),
+        timeout=30,
+        what="the EnvPayload to be deleted past its finalizer",
+    )
+
+
+def permission_denials(log: str) -> list[str]:
+    """Log lines that show a request the operator's permissions did not allow."""
+    return [line for line in log.splitlines() if _DENIED.search(line)]
+
+
+def _exists(custom: client.CustomObjectsApi, namespace: str, name: str) -> bool:
+    try:
+        obj: Any = custom.get_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL, name)
+    except ApiException as e:
+        if e.status == 404:
+            return False
+        raise
+    return bool(obj)

@@ -1,0 +1,1 @@
+"""Project tools that keep generated text in step with its sources (``make chart-docs``)."""
