@@ -111,6 +111,7 @@ def test_listed_namespaces_get_roles_and_nothing_cluster_wide(render: Any) -> No
         ("shop", "envpayload-operator"),
         ("billing", "envpayload-operator"),
         ("envpayload-system", "envpayload-operator-self"),
+        ("envpayload-system", "envpayload-operator-public-keys-reader"),
     }
     args = _container(deployment)["args"]
     assert "--all-namespaces" not in args
@@ -320,3 +321,32 @@ def test_without_a_webhook_secret_there_is_no_endpoint(render: Any) -> None:
     assert find(objects, "Service", "envpayload-operator-webhook") == []
     assert "ENVPAYLOAD_GITHUB_WEBHOOK_SECRET" not in _env(deployment)
     assert "webhook" not in {p["name"] for p in _container(deployment)["ports"]}
+
+
+def test_anyone_authenticated_may_read_the_public_keys_and_only_them(render: Any) -> None:
+    objects = render()
+    role = next(
+        r for r in find(objects, "Role") if r["metadata"]["name"].endswith("public-keys-reader")
+    )
+    binding = next(
+        b
+        for b in find(objects, "RoleBinding")
+        if b["metadata"]["name"].endswith("public-keys-reader")
+    )
+
+    assert role["rules"] == [
+        {
+            "apiGroups": [""],
+            "resources": ["configmaps"],
+            "resourceNames": ["envpayload-sealing-keys"],
+            "verbs": ["get"],
+        }
+    ]
+    assert binding["subjects"] == [
+        {"kind": "Group", "name": "system:authenticated", "apiGroup": "rbac.authorization.k8s.io"}
+    ]
+    assert [
+        r
+        for r in find(render("rbac.publicKeyReaders=null"), "Role")
+        if "public-keys" in r["metadata"]["name"]
+    ] == []
