@@ -10,12 +10,16 @@ keep it). Before writing, the live Secret is read for three reasons:
   refresh of unchanged content costs one read and no write;
 - the change set: comparing before and after names the keys that changed, which decides
   which workloads restart.
+
+A caller may pass ``before_write``: it sees the live data and annotations just before a
+write and may cancel it (the rollout step records what consumers run with, and refuses
+content that was rolled back).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -30,6 +34,9 @@ FIELD_MANAGER: Final = "envpayload-operator"
 
 logger = logging.getLogger(__name__)
 
+# (live data or None when there is no Secret yet, live annotations) -> go ahead?
+BeforeWrite = Callable[[Mapping[str, str] | None, Mapping[str, str]], bool]
+
 
 class ApplyError(EnvPayloadError):
     """The apiserver refused or failed the write."""
@@ -40,7 +47,10 @@ class ApplyError(EnvPayloadError):
 
 @dataclass(frozen=True)
 class Applied:
-    """What applying did. ``previous`` is the live data before (base64), for rollback."""
+    """What applying did. ``previous`` is the live data before (base64), for rollback.
+
+    ``withheld``: ``before_write`` cancelled the write; ``current`` is the live data.
+    """
 
     secret_name: str
     created: bool
@@ -48,10 +58,16 @@ class Applied:
     changed_keys: tuple[str, ...]
     previous: Mapping[str, str] | None = field(default=None, repr=False)
     current: Mapping[str, str] = field(default_factory=dict, repr=False)
+    withheld: bool = False
 
 
 def apply_secret(
-    core: client.CoreV1Api, desired: dict[str, Any], owner: Owner, *, adopt: bool
+    core: client.CoreV1Api,
+    desired: dict[str, Any],
+    owner: Owner,
+    *,
+    adopt: bool,
+    before_write: BeforeWrite | None = None,
 ) -> Applied:
     """Make the Secret match ``desired``; write nothing when it already does."""
     meta = desired["metadata"]
@@ -67,14 +83,17 @@ def apply_secret(
     desired_data: dict[str, str] = desired["data"]
     previous: dict[str, str] | None = None if live is None else dict(live.data or {})
     changed = changed_keys(previous or {}, desired_data)
-    if live is not None and _matches(live, desired, owner):
+    in_sync = live is not None and _matches(live, desired, owner)
+    withheld = not in_sync and not _may_write(before_write, live, previous)
+    if in_sync or withheld:
         return Applied(
             name,
             created=False,
             written=False,
             changed_keys=(),
             previous=previous,
-            current=desired_data,
+            current=(previous or {}) if withheld else desired_data,
+            withheld=withheld,
         )
 
     try:
@@ -104,6 +123,15 @@ def apply_secret(
         previous=previous,
         current=desired_data,
     )
+
+
+def _may_write(
+    before_write: BeforeWrite | None, live: Any, previous: Mapping[str, str] | None
+) -> bool:
+    if before_write is None:
+        return True
+    annotations = dict(live.metadata.annotations or {}) if live is not None else {}
+    return before_write(previous, annotations)
 
 
 def changed_keys(before: Mapping[str, str], after: Mapping[str, str]) -> tuple[str, ...]:

@@ -22,6 +22,7 @@ for exactly that reason::
     ├── ValidationError        the payload breaks a rule (key names)
     ├── ConflictError          the target Secret belongs to someone else
     └── RolloutError           a consumer did not become available again
+        └── RolledBackError    the content failed to roll out and was rolled back
 """
 
 from __future__ import annotations
@@ -142,3 +143,21 @@ class RolloutError(EnvPayloadError):
 
     reason = "RolloutFailed"
     retryable = True
+
+
+class RolledBackError(RolloutError):
+    """The source's content failed to roll out and was rolled back; it is not applied again.
+
+    Retrying cannot help: the same content would fail the same way. A change of the
+    source (new content) is applied as usual.
+    """
+
+    reason = "RolledBack"
+    retryable = False
+
+    def __init__(self, secret_name: str) -> None:
+        self.secret_name = secret_name
+        super().__init__(
+            f"the source's content failed to roll out and was rolled back; Secret "
+            f"{secret_name} keeps the previous content until the source changes"
+        )

@@ -7,24 +7,33 @@ including validation leaves the live Secret and the workloads exactly as they we
 The caller (the controller) turns the result or the error into status, Events, metrics
 and alerts; this module only decides and writes the Secret.
 
+The roll-out step is split in two: planning happens here, in the sync's thread (which
+consumers must restart, decided from content on every sync), and carrying the plan out
+(restarts, waiting for health, rollback) happens on the event loop, in the controller.
+
 It is synchronous on purpose: the Kubernetes and GitHub clients block, so the controller
 runs each sync in a worker thread, never on the event loop.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from envpayload.apply import Applied, apply_secret
-from envpayload.errors import EnvelopeError, ReplayError
+from envpayload.errors import EnvelopeError, EnvPayloadError, ReplayError, RolledBackError
 from envpayload.fetch import Fetched, Fetcher
 from envpayload.parse import parse_bytes
 from envpayload.render import Owner, render_secret
 from envpayload.report.events import SEALING_KEY_RETIRED
 from envpayload.report.status import Synced
+from envpayload.rollout.plan import RolloutPlan
+from envpayload.rollout.planner import Planning, RolloutPlanner
+from envpayload.rollout.summary import RolloutReport
+from envpayload.rollout.workloads import describe
 from envpayload.sealing import Opened, Opener, is_sealed
 from envpayload.spec import EnvPayloadSpec, GitHubSource, InlineSource, read_spec
 from envpayload.validate import Rules, validate_payload
@@ -50,21 +59,37 @@ class Subject:
 
 @dataclass(frozen=True)
 class Outcome:
-    """A successful sync: what status reports, and what the rollout step needs."""
+    """A successful sync: what status reports, and what the rollout step needs.
+
+    ``plan`` is what the consumers need (None without a rollout planner); ``rollout`` is
+    what carrying it out did, filled in by the controller. ``held`` is set when the
+    source's content was rolled back earlier and was therefore not applied: the sync
+    kept the consumers on the live content, and reports the error.
+    """
 
     spec: EnvPayloadSpec
     synced: Synced
     applied: Applied
     opened: Opened | None
+    plan: RolloutPlan | None = None
+    rollout: RolloutReport | None = None
+    held: EnvPayloadError | None = None
 
 
 class Reconciler:
     """Runs the pipeline with the adapters it is given (real ones, or local test servers)."""
 
-    def __init__(self, core: Any, fetchers: Mapping[str, Fetcher], opener: Opener | None) -> None:
+    def __init__(
+        self,
+        core: Any,
+        fetchers: Mapping[str, Fetcher],
+        opener: Opener | None,
+        rollouts: RolloutPlanner | None = None,
+    ) -> None:
         self._core = core
         self._fetchers = fetchers
         self._opener = opener
+        self._rollouts = rollouts
 
     def sync(self, subject: Subject) -> Outcome:
         """Bring the target Secret in line with the source; raise EnvPayloadError if not."""
@@ -83,7 +108,24 @@ class Reconciler:
         )
 
         desired = render_secret(subject.owner, spec.target, payload)
-        applied = apply_secret(self._core, desired, subject.owner, adopt=spec.target.adopt)
+        planning = (
+            self._rollouts.start(
+                namespace=subject.namespace,
+                envpayload=subject.name,
+                secret_name=spec.target.name,
+                rollout=spec.rollout,
+                desired=desired["data"],
+            )
+            if self._rollouts is not None
+            else None
+        )
+        applied = apply_secret(
+            self._core,
+            desired,
+            subject.owner,
+            adopt=spec.target.adopt,
+            before_write=planning.before_write if planning is not None else None,
+        )
         if applied.written:
             logger.info(
                 "Wrote Secret %s/%s from %s (%s); changed keys: %s",
@@ -94,6 +136,8 @@ class Reconciler:
                 ", ".join(applied.changed_keys) or "none",
             )
 
+        plan = self._plan(subject, spec, desired, applied, planning)
+        missing = plan.missing if plan is not None else ()
         synced = Synced(
             source_kind=spec.source_kind,
             source_version=fetched.version,
@@ -101,12 +145,43 @@ class Reconciler:
             keys=report.keys,
             written=applied.written,
             changed_keys=applied.changed_keys,
-            warnings=report.warnings,
+            warnings=(
+                *report.warnings,
+                *(f"rollout target {describe(ref)} does not exist" for ref in missing),
+            ),
             sealing_key_id=opened.key_id if opened else None,
             sealed_serial=opened.serial if opened else None,
             extra_conditions=_sealing_conditions(opened, subject.status),
         )
-        return Outcome(spec=spec, synced=synced, applied=applied, opened=opened)
+        held = RolledBackError(applied.secret_name) if applied.withheld else None
+        return Outcome(
+            spec=spec, synced=synced, applied=applied, opened=opened, plan=plan, held=held
+        )
+
+    def _plan(
+        self,
+        subject: Subject,
+        spec: EnvPayloadSpec,
+        desired: dict[str, Any],
+        applied: Applied,
+        planning: Planning | None,
+    ) -> RolloutPlan | None:
+        """Which consumers must restart, decided from the content the Secret holds now."""
+        if planning is None:
+            return None
+        plan = planning.plan(
+            current=applied.current, previous=applied.previous, changed_keys=applied.changed_keys
+        )
+        # A rollback can only go back to content this very sync replaced.
+        if spec.rollout.rollback_on_failure and applied.written and applied.previous:
+            manifest = planning.restore_manifest(desired, applied.previous)
+
+            # A closure, not a partial: a partial's repr would print the manifest's data.
+            def restore() -> Applied:
+                return apply_secret(self._core, manifest, subject.owner, adopt=True)
+
+            plan = dataclasses.replace(plan, restore=restore)
+        return plan
 
     def _open(
         self, subject: Subject, spec: EnvPayloadSpec, fetched: Fetched

@@ -74,6 +74,13 @@ class Settings:
         "A workload restarts at most once within this interval; changes in between coalesce.",
         minimum=0,
     )
+    restart_coalesce_seconds: float = _setting(
+        "ENVPAYLOAD_RESTART_COALESCE_SECONDS",
+        2.0,
+        "A restart waits this long for other EnvPayloads' changes to the same workload, "
+        "so payloads rotated together restart it once.",
+        minimum=0,
+    )
     alert_webhook: str = _setting(
         "OPERATIONS_ALERT_WEBHOOK",
         "",

@@ -17,13 +17,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 from kubernetes import client, config
-from kubernetes.client.exceptions import ApiException
 
 from localplane.plane import ControlPlane, PlaneError
+from tests.cluster.envpayloads import install_crd
 from tests.cluster.operator import RunningOperator
-from tests.support import IN_CI, wait_for
+from tests.support import IN_CI
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -84,25 +83,7 @@ def custom(api_client: client.ApiClient) -> client.CustomObjectsApi:
 @pytest.fixture(scope="session")
 def crd(api_client: client.ApiClient) -> str:
     """The EnvPayload CRD from manifests/, installed (or updated) and established."""
-    manifest = yaml.safe_load((REPO / "manifests/crds/envpayloads.envpayload.io.yaml").read_text())
-    extensions = client.ApiextensionsV1Api(api_client)
-    name: str = manifest["metadata"]["name"]
-    try:
-        extensions.create_custom_resource_definition(manifest)
-    except ApiException as e:
-        if e.status != 409:
-            raise
-        current: Any = extensions.read_custom_resource_definition(name)
-        manifest["metadata"]["resourceVersion"] = current.metadata.resource_version
-        extensions.replace_custom_resource_definition(name, manifest)
-
-    def established() -> bool:
-        current: Any = extensions.read_custom_resource_definition(name)
-        conditions = current.status.conditions or []
-        return any(c.type == "Established" and c.status == "True" for c in conditions)
-
-    wait_for(established, timeout=30, what=f"CRD {name} to be established")
-    return name
+    return install_crd(api_client)
 
 
 @pytest.fixture

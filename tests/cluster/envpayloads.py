@@ -5,14 +5,41 @@ from __future__ import annotations
 import base64
 import time
 from collections.abc import Iterator, Mapping
+from pathlib import Path
 from typing import Any
 
+import yaml
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
 from envpayload.spec import GROUP, PLURAL, VERSION
 from localplane.plane import OPERATOR_USER, ControlPlane
 from tests.support import wait_for
+
+CRD_MANIFEST = Path(__file__).resolve().parents[2] / "manifests/crds/envpayloads.envpayload.io.yaml"
+
+
+def install_crd(api_client: client.ApiClient) -> str:
+    """Install (or update) the EnvPayload CRD from manifests/ and wait until established."""
+    manifest = yaml.safe_load(CRD_MANIFEST.read_text())
+    extensions = client.ApiextensionsV1Api(api_client)
+    name: str = manifest["metadata"]["name"]
+    try:
+        extensions.create_custom_resource_definition(manifest)
+    except ApiException as e:
+        if e.status != 409:
+            raise
+        current: Any = extensions.read_custom_resource_definition(name)
+        manifest["metadata"]["resourceVersion"] = current.metadata.resource_version
+        extensions.replace_custom_resource_definition(name, manifest)
+
+    def established() -> bool:
+        current: Any = extensions.read_custom_resource_definition(name)
+        conditions = current.status.conditions or []
+        return any(c.type == "Established" and c.status == "True" for c in conditions)
+
+    wait_for(established, timeout=30, what=f"CRD {name} to be established")
+    return name
 
 
 def apply_envpayload(

@@ -79,7 +79,11 @@ class RunningOperator:
             self._process = subprocess.Popen(
                 argv, env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
             )
-        self._wait_alive(timeout)
+        try:
+            self._wait_alive(timeout)
+        except AssertionError:
+            self.kill()  # never leave a half-started operator behind
+            raise
 
     def _wait_alive(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout

@@ -19,8 +19,9 @@ from envpayload.reconcile import Outcome, Subject
 from envpayload.report.alerts import Alert, AlertKind, AlertTracker
 from envpayload.report.metrics import Metrics
 from envpayload.report.status import Synced
+from envpayload.rollout.summary import RolloutReport, WorkloadResult
 from envpayload.sealing import Opened
-from envpayload.spec import SecretRefSource, Source, read_spec
+from envpayload.spec import SecretRefSource, Source, WorkloadRef, read_spec
 
 NOW = datetime.datetime(2026, 4, 1, tzinfo=datetime.UTC)
 SPEC = {"source": {"secretRef": {"name": "app-env"}}, "rotation": {"maxAge": "30d"}}
@@ -175,3 +176,55 @@ def test_source_requests_are_counted_by_result() -> None:
         value(m, "envpayload_source_requests_total", source="secretRef", result="SourceNotFound")
         == 1
     )
+
+
+def rollout(
+    *outcomes: tuple[str, str], seconds: float = 12.0, rolled_back: bool = False
+) -> RolloutReport:
+    results = tuple(
+        WorkloadResult(WorkloadRef("Deployment", name), result, ("API_KEY",), "ab12cd-00", NOW)
+        for name, result in outcomes
+    )
+    return RolloutReport("app", "Auto", "Parallel", results, seconds, rolled_back)
+
+
+def test_a_rollout_counts_each_workload_and_times_the_whole() -> None:
+    m = Metrics(CollectorRegistry())
+
+    MetricsObserver(m).rolled_out(subject(), rollout(("web", "Available"), ("api", "Failed")))
+
+    labels = {"namespace": "shop", "name": "app", "kind": "Deployment"}
+    assert value(m, "envpayload_restarts_total", **labels, result="Available") == 1
+    assert value(m, "envpayload_restarts_total", **labels, result="Failed") == 1
+    assert value(m, "envpayload_rollout_duration_seconds_count", result="Failed") == 1
+
+
+def test_a_notification_alone_is_counted_but_not_timed() -> None:
+    m = Metrics(CollectorRegistry())
+
+    MetricsObserver(m).rolled_out(subject(), rollout(("web", "Notified")))
+
+    labels = {"namespace": "shop", "name": "app", "kind": "Deployment", "result": "Notified"}
+    assert value(m, "envpayload_restarts_total", **labels) == 1
+    assert value(m, "envpayload_rollout_duration_seconds_count", result="Available") is None
+
+
+def test_a_failed_rollout_alerts_and_a_slow_one_warns() -> None:
+    sink = Sink()
+    observer = AlertObserver(AlertTracker(threshold_seconds=10, clock=lambda: NOW), sink)
+
+    observer.rolled_out(subject(), rollout(("web", "Failed"), seconds=30))
+
+    assert [a.kind for a in sink.alerts] == [AlertKind.SLOW_ROLLOUT, AlertKind.ROLLOUT_FAILED]
+    failed = sink.alerts[1]
+    assert "Deployment/web restarted but not available" in failed.details
+    assert failed.keys == ("API_KEY",)
+
+
+def test_a_rolled_back_rollout_leaves_the_alert_to_the_failing_sync() -> None:
+    sink = Sink()
+    observer = AlertObserver(AlertTracker(threshold_seconds=0, clock=lambda: NOW), sink)
+
+    observer.rolled_out(subject(), rollout(("web", "RolledBack"), rolled_back=True))
+
+    assert sink.alerts == []

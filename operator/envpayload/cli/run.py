@@ -39,6 +39,10 @@ from envpayload.report.alerts import AlertTracker
 from envpayload.report.metrics import METRICS
 from envpayload.report.metrics_endpoint import MetricsEndpoint
 from envpayload.report.webhook import Delivery, WebhookSender
+from envpayload.rollout.cluster import WorkloadApi
+from envpayload.rollout.coordinator import RestartCoordinator
+from envpayload.rollout.planner import RolloutPlanner
+from envpayload.rollout.runner import RolloutRunner
 from envpayload.settings import Settings, SettingsError, describe_settings
 
 logger = logging.getLogger(__name__)
@@ -175,8 +179,9 @@ def build_runtime(settings: Settings) -> Runtime:
     # soon as the operator is up.
     executor = ThreadPoolExecutor(settings.sync_workers, thread_name_prefix="sync")
     namespace = settings.operator_namespace
+    keyring = KeyringStore(clients.core, namespace)
     keys = KeyUpkeep(
-        KeyringStore(clients.core, namespace),
+        keyring,
         PublicKeys(clients.core, namespace),
         clients.custom,
         settings,
@@ -189,10 +194,19 @@ def build_runtime(settings: Settings) -> Runtime:
         "inline": InlineFetcher(),
         "github": GitHubFetcher(KubeCredentialsReader(clients.core), github_clients(settings)),
     }
+    workloads = WorkloadApi(clients.apps)
     reconciler = Reconciler(
         clients.core,
         fetchers={kind: CountingFetcher(kind, f, METRICS) for kind, f in fetchers.items()},
         opener=keys.opener,
+        # Restart markers use one fingerprint key, read once: it never changes.
+        rollouts=RolloutPlanner(workloads, keyring.fingerprinter()),
+    )
+    coordinator = RestartCoordinator(
+        workloads.patch,
+        executor,
+        coalesce_seconds=settings.restart_coalesce_seconds,
+        min_interval_seconds=settings.min_restart_interval_seconds,
     )
     runtime = Runtime(
         settings=settings,
@@ -201,6 +215,7 @@ def build_runtime(settings: Settings) -> Runtime:
         wakeups=Wakeups(),
         executor=executor,
         services=[keys],
+        rollouts=RolloutRunner(workloads, coordinator, executor),
     )
     add_reporting(runtime, settings)
     return runtime

@@ -27,6 +27,7 @@ import kopf
 from envpayload.controller import webhook
 from envpayload.controller.runtime import Runtime
 from envpayload.controller.worker import SyncLoop
+from envpayload.fetch.secret_ref import source_version
 from envpayload.report.metrics import METRICS
 from envpayload.spec import GROUP, PLURAL, VERSION
 
@@ -143,17 +144,21 @@ async def envpayload_changed(
 ) -> None:
     # Our own status writes come back as events too; only a new generation is news.
     if meta.get("generation") != status.get("observedGeneration"):
-        memo["runtime"].wakeups.wake(namespace or "", name, "spec changed")
+        memo["runtime"].wakeups.wake(namespace or "", name, "spec changed", newer=True)
 
 
 @kopf.on.event("", "v1", "secrets")
-async def secret_changed(namespace: str | None, name: str, memo: Any, **kwargs: Any) -> None:
+async def secret_changed(
+    namespace: str | None, name: str, meta: kopf.Meta, memo: Any, **kwargs: Any
+) -> None:
     # Kopf passes its indexes as keyword arguments named after the index functions.
     readers: kopf.Index[Any, str] = kwargs["source_secrets"]
     writers: kopf.Index[Any, str] = kwargs["target_secrets"]
     wakeups = memo["runtime"].wakeups
     key = (namespace or "", name)
+    # The version a source Secret now has: a rollout in progress gives way to it.
+    version = source_version(str(meta.get("resourceVersion")))
     for reader in readers.get(key, ()):
-        wakeups.wake(key[0], reader, f"source Secret {name} changed")
+        wakeups.wake(key[0], reader, f"source Secret {name} changed", version=version)
     for writer in writers.get(key, ()):
         wakeups.wake(key[0], writer, f"target Secret {name} changed")

@@ -1,4 +1,4 @@
-"""Observers that turn every sync's result into metrics and alerts.
+"""Observers that turn every sync's (and rollout's) result into metrics and alerts.
 
 The sync loop (worker.py) tells each observer in ``runtime.observers`` how a sync went;
 the adapters here translate the controller's vocabulary (``Subject``, ``Outcome``,
@@ -22,6 +22,8 @@ from envpayload.report.alerts import Alert, AlertTracker, SyncResult
 from envpayload.report.metrics import Metrics
 from envpayload.report.rotation import parse_timestamp
 from envpayload.report.status import synced_status
+from envpayload.rollout.summary import RolloutReport, rolled_out_condition
+from envpayload.rollout.workloads import describe
 from envpayload.spec import EnvPayloadSpec, Source, SpecError, read_spec
 
 Clock = Callable[[], datetime.datetime]
@@ -59,12 +61,19 @@ class MetricsObserver:
         self._metrics.rotation(
             subject.namespace, subject.name, outcome.spec.rotation_max_age.total_seconds()
         )
-        # TODO(rollout branch): once Outcome carries the rollout report, record each
-        # restart (Metrics.restart) and the rollout's duration (Metrics.rollout) here.
         if outcome.opened is not None:
             self._metrics.sealed_with(
                 subject.namespace, subject.name, retired_key=outcome.opened.retired_key
             )
+
+    def rolled_out(self, subject: Subject, report: RolloutReport) -> None:
+        """Each workload's result, and how long the rollout took when something restarted."""
+        for result in report.results:
+            self._metrics.restart(
+                subject.namespace, subject.name, kind=result.ref.kind, result=result.outcome
+            )
+        if report.restarted:
+            self._metrics.rollout(result=report.result(), seconds=report.seconds)
 
     def failed(self, subject: Subject, error: EnvPayloadError, seconds: float) -> None:
         spec = _spec_or_none(subject)
@@ -122,12 +131,22 @@ class AlertObserver:
         )
         self._send(result)
 
-    def rollout_finished(self, subject: Subject, seconds: float, workloads: list[str]) -> None:
-        """A rollout took ``seconds``; alerts when that is over the threshold.
+    def rolled_out(self, subject: Subject, report: RolloutReport) -> None:
+        """A slow rollout, and one that did not finish (a rollback fails the sync instead)."""
+        restarted = report.restarted
+        if restarted:
+            workloads = [describe(r.ref) for r in restarted]
+            self.rollout_finished(subject, report.seconds, workloads)
+        if report.failed and not report.rolled_back:
+            condition = rolled_out_condition(report) or {}
+            keys = sorted({key for r in restarted for key in r.keys})
+            for alert in self._tracker.rollout_failed(
+                subject.namespace, subject.name, condition.get("message", ""), keys
+            ):
+                self._sender.submit(alert)
 
-        TODO(rollout branch): call from :meth:`synced` with the rollout report that the
-        rollout step adds to Outcome; until then nothing calls it outside the tests.
-        """
+    def rollout_finished(self, subject: Subject, seconds: float, workloads: list[str]) -> None:
+        """A rollout took ``seconds``; alerts when that is over the threshold."""
         for alert in self._tracker.observe_rollout(
             subject.namespace, subject.name, seconds, workloads
         ):

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Protocol
 from envpayload.errors import EnvPayloadError
 from envpayload.kube import Clients
 from envpayload.reconcile import Outcome, Reconciler, Subject
+from envpayload.rollout.runner import RolloutRunner
 from envpayload.settings import Settings
 
 if TYPE_CHECKING:
@@ -50,3 +51,5 @@ class Runtime:
     executor: ThreadPoolExecutor = field(default_factory=ThreadPoolExecutor)
     observers: list[Observer] = field(default_factory=list)
     services: list[Service] = field(default_factory=list)
+    # Carries out rollout plans (one coordinator for the whole process); None: no restarts.
+    rollouts: RolloutRunner | None = None

@@ -6,8 +6,9 @@ once), a retry (with backoff), or a wake-up: a spec change, a change of the sour
 target Secret, a GitHub push. Wake-ups that arrive during a sync coalesce into one more
 sync, and syncs of one EnvPayload never overlap.
 
-The pipeline itself runs in a worker thread (the API clients block); the loop only
-turns its outcome into status, Events and the next delay.
+The pipeline itself runs in a worker thread (the API clients block); the loop carries
+out its rollout plan on the event loop (``rollouts.py``: restarts and waits never hold
+a thread), then turns the outcome into status, Events and the next delay.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from typing import Any
 import kopf
 from kubernetes.client.exceptions import ApiException
 
+from envpayload.controller.rollouts import roll_out, with_rollout
 from envpayload.controller.runtime import Runtime
 from envpayload.errors import EnvPayloadError, RateLimitedError
 from envpayload.kube import describe_api_error
@@ -51,19 +53,53 @@ class InternalError(EnvPayloadError):
 
 @dataclass
 class Wakeup:
-    """Wakes one loop early; several wake-ups before it runs count as one."""
+    """Wakes one loop early; several wake-ups before it runs count as one.
+
+    ``newer`` is set only by a wake-up that brings a new spec, or a source version other
+    than ``current`` (the one the loop synced last). It cuts short a rollout being
+    watched, so it must not fire for echoes: the loop's own Secret writes, or the replay
+    of every Secret that Kopf sends when it starts or restarts a watch. A version is only
+    compared with one of its own kind (``rv:`` with ``rv:``), so a credentials Secret's
+    change never counts as a new GitHub file.
+    """
 
     event: asyncio.Event = field(default_factory=asyncio.Event)
     reasons: set[str] = field(default_factory=set)
+    newer: asyncio.Event = field(default_factory=asyncio.Event)
+    current: str | None = None
+    _new_spec: bool = False
+    _versions: set[str] = field(default_factory=set)
 
-    def wake(self, reason: str) -> None:
+    def wake(self, reason: str, *, newer: bool = False, version: str | None = None) -> None:
         self.reasons.add(reason)
         self.event.set()
+        self._new_spec = self._new_spec or newer
+        if version is not None:
+            self._versions.add(version)
+        self._judge()
 
     def take(self) -> set[str]:
         reasons, self.reasons = self.reasons, set()
         self.event.clear()
+        self.newer.clear()
+        self._new_spec, self._versions = False, set()
         return reasons
+
+    def synced(self, version: str) -> None:
+        """The loop now holds ``version``: wake-ups that announced it were not news."""
+        self.current = version
+        self._judge()
+
+    def _judge(self) -> None:
+        current = self.current
+        newer_version = current is not None and any(
+            v.partition(":")[0] == current.partition(":")[0] and v != current
+            for v in self._versions
+        )
+        if self._new_spec or newer_version:
+            self.newer.set()
+        else:
+            self.newer.clear()
 
 
 class Wakeups:
@@ -81,11 +117,23 @@ class Wakeups:
     def __len__(self) -> int:
         return len(self._loops)
 
-    def wake(self, namespace: str, name: str, reason: str) -> bool:
-        """Wake the loop of one EnvPayload; False when it has none running."""
+    def wake(
+        self,
+        namespace: str,
+        name: str,
+        reason: str,
+        *,
+        newer: bool = False,
+        version: str | None = None,
+    ) -> bool:
+        """Wake the loop of one EnvPayload; False when it has none running.
+
+        ``newer``: the wake-up brings a new spec; ``version``: the source version it
+        announces (see :class:`Wakeup`).
+        """
         wakeup = self._loops.get((namespace, name))
         if wakeup is not None:
-            wakeup.wake(reason)
+            wakeup.wake(reason, newer=newer, version=version)
         return wakeup is not None
 
 
@@ -108,7 +156,7 @@ class SyncLoop:
                 reasons = wakeup.take()
                 if reasons:
                     self.log.debug("Syncing because: %s", ", ".join(sorted(reasons)))
-                delay = await self.sync_once()
+                delay = await self.sync_once(wakeup)
                 await _sleep(wakeup.event, stopped, delay)
         finally:
             self.runtime.wakeups.unregister(namespace, name)
@@ -131,8 +179,12 @@ class SyncLoop:
             status=dict(status or {}),
         )
 
-    async def sync_once(self) -> float:
-        """One sync; returns how long to sleep before the next one."""
+    async def sync_once(self, wakeup: Wakeup | None = None) -> float:
+        """One sync; returns how long to sleep before the next one.
+
+        When ``wakeup`` hears of a new source version or spec meanwhile, the rollout stops
+        watching, so the next sync comes at once.
+        """
         subject = self.subject()
         loop = asyncio.get_running_loop()
         started = time.monotonic()
@@ -148,6 +200,23 @@ class SyncLoop:
             seconds = time.monotonic() - started
             written = "wrote the Secret" if outcome.applied.written else "nothing to write"
             self.log.debug("Sync took %.3fs; %s", seconds, written)
+            if wakeup is not None:
+                wakeup.synced(outcome.synced.source_version)
+            outcome = await roll_out(
+                self.runtime.rollouts,
+                self.body,
+                subject,
+                outcome,
+                self.log,
+                wakeup.newer if wakeup is not None else None,
+            )
+            if outcome.rollout is not None:
+                self._notify("rolled_out", subject, outcome.rollout)
+            if outcome.held is not None:
+                # The sync did its work, but the Secret keeps rolled-back content on purpose.
+                await self._failed(subject, outcome.held, outcome)
+                self._notify("failed", subject, outcome.held, seconds)
+                return self._retry_delay(subject, outcome.held)
             await self._synced(subject, outcome)
             self._notify("synced", subject, outcome, seconds)
             self.failures = 0
@@ -159,10 +228,17 @@ class SyncLoop:
         return self._retry_delay(subject, error)
 
     def _notify(self, what: str, *args: Any) -> None:
-        """Tell every observer; reporting must never break syncing."""
+        """Tell every observer that listens for ``what``; reporting must never break syncing.
+
+        ``synced``, ``failed`` and ``deleted`` are every observer's (``runtime.Observer``);
+        ``rolled_out`` only that of observers that follow rollouts (``RolloutObserver``).
+        """
         for observer in self.runtime.observers:
+            method = getattr(observer, what, None)
+            if method is None:
+                continue
             try:
-                getattr(observer, what)(*args)
+                method(*args)
             except Exception as e:
                 self.log.error(
                     "Observer %s failed with %s", type(observer).__name__, type(e).__name__
@@ -192,7 +268,9 @@ class SyncLoop:
                 f"Secret {applied.secret_name} {what}; changed keys: {changed}",
             )
 
-    async def _failed(self, subject: Subject, error: EnvPayloadError) -> None:
+    async def _failed(
+        self, subject: Subject, error: EnvPayloadError, outcome: Outcome | None = None
+    ) -> None:
         self.failures += 1
         previous_ready = _condition(subject.status, "Ready")
         now = datetime.datetime.now(datetime.UTC)
@@ -202,6 +280,8 @@ class SyncLoop:
         with contextlib.suppress(SpecError, KeyError, TypeError):
             max_age = read_spec(subject.name, subject.spec).rotation_max_age
             status = rotation.with_rotation(status, max_age, subject.generation, now)
+        if outcome is not None:
+            status = with_rollout(status, outcome, subject.generation, now)
         await self._write_status(subject, status)
         self._post_rotation_due(subject, status)
 

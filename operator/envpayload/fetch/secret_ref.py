@@ -50,4 +50,9 @@ class SecretRefFetcher:
         except (binascii.Error, ValueError):
             raise SourceError(f"{where}: the value is not valid base64") from None
         version = secret.metadata.resource_version if secret.metadata else None
-        return Fetched(content=content, version=f"rv:{version}", where=where)
+        return Fetched(content=content, version=source_version(str(version)), where=where)
+
+
+def source_version(resource_version: str) -> str:
+    """The version marker of a source Secret at ``resource_version`` (``rv:...``)."""
+    return f"rv:{resource_version}"

@@ -8,6 +8,8 @@ was last reported and turns each sync's result into zero or more :class:`Alert` 
   reason than before (a new failing state); one ``Recovered`` when it syncs again;
 - ``SlowSync`` / ``SlowRollout`` when work takes longer than the threshold, once until
   work is fast again;
+- ``RolloutFailed`` for every rollout that did not finish and was not rolled back (the
+  Secret is in sync, so this is no failing sync; a rollback is one, ``RolledBack``);
 - ``RotationOverdue`` when the payload has not changed for longer than
   ``spec.rotation.maxAge``, once per overdue period (a new change starts a new period).
 
@@ -45,6 +47,7 @@ class AlertKind(enum.StrEnum):
     RECOVERED = "Recovered"
     SLOW_SYNC = "SlowSync"
     SLOW_ROLLOUT = "SlowRollout"
+    ROLLOUT_FAILED = "RolloutFailed"
     ROTATION_OVERDUE = "RotationOverdue"
 
 
@@ -141,7 +144,7 @@ class AlertTracker:
         """The alerts one finished rollout calls for: a slow one, once until fast again.
 
         ``workloads`` are names such as ``Deployment/web``. A rollout that failed is
-        reported as a failing sync (``RolloutFailed``) through :meth:`observe`.
+        reported by :meth:`rollout_failed`, or, rolled back, as a failing sync.
         """
         memory = self._memory.setdefault((namespace, name), _Memory())
         slow = self._is_slow(seconds)
@@ -156,6 +159,27 @@ class AlertTracker:
                 f"Restarted: {', '.join(workloads) or 'none'}.",
                 seconds,
                 self.clock(),
+            )
+        ]
+
+    def rollout_failed(
+        self, namespace: str, name: str, details: str, keys: Sequence[str] = ()
+    ) -> list[Alert]:
+        """The alert for a rollout that did not finish: one per rollout, each is news.
+
+        ``details`` names the workloads and why (the ``RolledOut`` condition's message).
+        """
+        return [
+            _alert(
+                AlertKind.ROLLOUT_FAILED,
+                "critical",
+                (namespace, name),
+                ": restarted workloads did not become available",
+                f"{details}. The Secret holds the new content; pods that did not restart "
+                "still run the previous one.",
+                self.clock(),
+                reason="RolloutFailed",
+                keys=keys,
             )
         ]
 

@@ -27,7 +27,9 @@ ROLLOUT_NOTIFIED: Final = "RestartNeeded"
 
 # Warning Events that are not sync failures.
 ROLLOUT_SKIPPED_PAUSED: Final = "RestartSkippedPaused"
-ROLLED_BACK: Final = "RolledBack"
+ROLLED_BACK: Final = "RolledBack"  # also a failure: Ready says so until the source changes
+# A restarted workload that did not become available, or one left out after that.
+ROLLOUT_FAILED: Final = "RolloutFailed"
 ROTATION_DUE: Final = "RotationDue"
 SEALING_KEY_RETIRED: Final = "SealingKeyRetired"
 
@@ -47,6 +49,9 @@ FAILURE_REASONS: Final = frozenset(
         "ValidationFailed",
         "Conflict",
         "RolloutFailed",
+        "RolledBack",
+        "InvalidSelector",
+        "WorkloadsUnavailable",
         "ApplyFailed",
         "KeyringUnavailable",
         "InternalError",
