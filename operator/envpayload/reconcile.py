@@ -30,7 +30,7 @@ from envpayload.parse import parse_bytes
 from envpayload.render import Owner, render_secret
 from envpayload.report.events import SEALING_KEY_RETIRED
 from envpayload.report.status import Synced
-from envpayload.rollout.plan import RolloutPlan
+from envpayload.rollout.plan import Content, RolloutPlan
 from envpayload.rollout.planner import Planning, RolloutPlanner
 from envpayload.rollout.summary import RolloutReport
 from envpayload.rollout.workloads import describe
@@ -169,9 +169,7 @@ class Reconciler:
         """Which consumers must restart, decided from the content the Secret holds now."""
         if planning is None:
             return None
-        plan = planning.plan(
-            current=applied.current, previous=applied.previous, changed_keys=applied.changed_keys
-        )
+        plan = planning.plan(Content(applied.current, applied.previous, applied.changed_keys))
         # A rollback can only go back to content this very sync replaced.
         if spec.rollout.rollback_on_failure and applied.written and applied.previous:
             manifest = planning.restore_manifest(desired, applied.previous)

@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import base64
-from typing import Any
 
 from envpayload.keyring import Fingerprinter
 from envpayload.rollout.consumers import ALL_KEYS, Consumption
 from envpayload.rollout.markers import fingerprint, marker_key, settled_key
-from envpayload.rollout.plan import NOTIFY, PAUSED, RESTART, baselines, plan_rollout
+from envpayload.rollout.plan import (
+    NOTIFY,
+    PAUSED,
+    RESTART,
+    Content,
+    RolloutPlan,
+    baselines,
+    plan_rollout,
+)
 from envpayload.rollout.workloads import Consumer, Selection, Workload
 from envpayload.spec import Rollout, WorkloadRef
 
@@ -22,6 +29,7 @@ def b64(text: str) -> str:
 
 OLD = {"DB": b64("old-password"), "API_KEY": b64("k-1")}
 NEW_DB = {**OLD, "DB": b64("new-password")}
+ROTATED_DB = Content(NEW_DB, OLD, ("DB",))
 
 
 def consumer(
@@ -48,21 +56,19 @@ def consumer(
     )
 
 
-def plan(*consumers: Consumer, rollout: Rollout | None = None, **kwargs: Any) -> Any:
-    arguments: dict[str, Any] = {
-        "current": NEW_DB,
-        "previous": OLD,
-        "changed_keys": ("DB",),
-        **kwargs,
-    }
+def plan(
+    *consumers: Consumer,
+    rollout: Rollout | None = None,
+    content: Content = ROTATED_DB,
+) -> RolloutPlan:
     return plan_rollout(
         Selection(consumers=consumers),
+        content,
         namespace="ns",
         envpayload="app",
         secret_name="app-env",
         rollout=rollout or Rollout(),
         fingerprints=KEY,
-        **arguments,
     )
 
 
@@ -103,7 +109,7 @@ def test_after_a_crash_the_unsettled_consumer_still_restarts_naming_every_key_it
     # Nothing changed in this sync: the change was written before the crash.
     api = consumer("api", DB, settled=settled_on(OLD, DB))
 
-    (decision,) = plan(api, changed_keys=(), previous=NEW_DB).decisions
+    (decision,) = plan(api, content=Content(NEW_DB, NEW_DB, ())).decisions
 
     assert decision.action == RESTART
     assert decision.keys == ("DB",)

@@ -72,39 +72,37 @@ class RolloutPlan:
         return tuple(d for d in self.decisions if d.action == RESTART)
 
 
+@dataclass(frozen=True)
+class Content:
+    """The Secret's data (base64) after this sync's apply and before it, and the keys
+    the apply changed (none when it wrote nothing)."""
+
+    current: Mapping[str, str] = field(repr=False)
+    previous: Mapping[str, str] | None = field(default=None, repr=False)
+    changed_keys: Sequence[str] = ()
+
+
 def plan_rollout(
     selection: Selection,
+    content: Content,
     *,
     namespace: str,
     envpayload: str,
     secret_name: str,
     rollout: Rollout,
-    current: Mapping[str, str],
-    previous: Mapping[str, str] | None,
-    changed_keys: Sequence[str],
     fingerprints: Fingerprints,
 ) -> RolloutPlan:
     """Decide, for every consumer in ``selection``, whether it must restart."""
-    decisions = []
-    for consumer in selection.consumers:
-        decision = decide(
-            consumer,
-            secret_name=secret_name,
-            rollout=rollout,
-            current=current,
-            previous=previous,
-            changed_keys=changed_keys,
-            fingerprints=fingerprints,
-        )
-        if decision is not None:
-            decisions.append(decision)
-
+    decisions = (
+        decide(c, content, secret_name=secret_name, rollout=rollout, fingerprints=fingerprints)
+        for c in selection.consumers
+    )
     return RolloutPlan(
         namespace=namespace,
         envpayload=envpayload,
         secret_name=secret_name,
         rollout=rollout,
-        decisions=tuple(decisions),
+        decisions=tuple(d for d in decisions if d is not None),
         consumers=tuple(c.workload.ref for c in selection.consumers),
         missing=selection.missing,
     )
@@ -112,17 +110,15 @@ def plan_rollout(
 
 def decide(
     consumer: Consumer,
+    content: Content,
     *,
     secret_name: str,
     rollout: Rollout,
-    current: Mapping[str, str],
-    previous: Mapping[str, str] | None,
-    changed_keys: Sequence[str],
     fingerprints: Fingerprints,
 ) -> Decision | None:
-    """What ``consumer`` needs, or None when it is settled with ``current`` (or unknown)."""
-    workload = consumer.workload
-    now = fingerprint(fingerprints, current, consumer.consumption)
+    """What ``consumer`` needs, or None when it is settled with the content (or unknown)."""
+    workload, consumption = consumer.workload, consumer.consumption
+    now = fingerprint(fingerprints, content.current, consumption)
     settled = settled_fingerprint(
         fingerprints, workload.annotations, workload.template_annotations, secret_name
     )
@@ -131,7 +127,7 @@ def decide(
 
     # The keys to name: those this sync changed, or after a crash (nothing changed in
     # this sync, the change was written by an earlier one) every key it consumes.
-    keys = consumer.consumption.taken_from(changed_keys) or consumer.consumption.taken_from(current)
+    keys = consumption.taken_from(content.changed_keys) or consumption.taken_from(content.current)
     action: Action = RESTART
     if rollout.mode == "Notify":
         action = NOTIFY
@@ -146,8 +142,8 @@ def decide(
         fingerprint=now,
         marker_before=workload.template_annotations.get(marker_key(secret_name)),
         previous_fingerprint=None
-        if previous is None
-        else fingerprint(fingerprints, previous, consumer.consumption),
+        if content.previous is None
+        else fingerprint(fingerprints, content.previous, consumption),
     )
 
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
 from envpayload.rollout.cluster import WorkloadApi, WorkloadGoneError
@@ -31,7 +31,7 @@ from envpayload.rollout.markers import (
     Fingerprints,
     content_fingerprint,
 )
-from envpayload.rollout.plan import RolloutPlan, baselines, plan_rollout
+from envpayload.rollout.plan import Content, RolloutPlan, baselines, plan_rollout
 from envpayload.rollout.workloads import (
     Consumer,
     Selection,
@@ -118,25 +118,17 @@ class Planning:
         self._selection = _with_changes(selection, recorded)
         return True
 
-    def plan(
-        self,
-        *,
-        current: Mapping[str, str],
-        previous: Mapping[str, str] | None,
-        changed_keys: Sequence[str],
-    ) -> RolloutPlan:
-        """What the consumers need, now that the Secret holds ``current``."""
+    def plan(self, content: Content) -> RolloutPlan:
+        """What the consumers need, now that the Secret holds ``content.current``."""
         if self._rollout.mode == "Off":
             return RolloutPlan(self._namespace, self._envpayload, self._secret_name, self._rollout)
         return plan_rollout(
             self._selection or self._select(),
+            content,
             namespace=self._namespace,
             envpayload=self._envpayload,
             secret_name=self._secret_name,
             rollout=self._rollout,
-            current=current,
-            previous=previous,
-            changed_keys=changed_keys,
             fingerprints=self._planner.fingerprints,
         )
 
