@@ -22,6 +22,14 @@ from tests.cluster.envpayloads import (
     wait_for_ready,
     write_source,
 )
+from tests.cluster.workloads import (
+    create,
+    deployment,
+    env_keys,
+    restarts,
+    revision_counts,
+    wait_for_outcomes,
+)
 from tests.support import wait_for
 
 # What the apiserver says when RBAC denies a request, and what Kopf logs when it lacks a
@@ -67,6 +75,28 @@ def sync_scenario(core: client.CoreV1Api, custom: client.CustomObjectsApi, names
         timeout=30,
         what="the EnvPayload to be deleted past its finalizer",
     )
+
+
+def rollout_scenario(
+    core: client.CoreV1Api,
+    apps: client.AppsV1Api,
+    custom: client.CustomObjectsApi,
+    namespace: str,
+) -> None:
+    """Rotating one key restarts the Deployment that reads it, and not its neighbour."""
+    write_source(core, namespace, "web-env", "DATABASE_PASSWORD=first\nAPI_KEY=k-1\n")
+    apply_envpayload(custom, namespace, "web", {"source": {"secretRef": {"name": "web-env"}}})
+    wait_for_ready(custom, namespace, "web", timeout=60)
+    create(apps, namespace, deployment("api", env_keys("web", "DATABASE_PASSWORD")))
+    create(apps, namespace, deployment("worker", env_keys("web", "API_KEY")))
+    before = revision_counts(apps, namespace, [("Deployment", "api"), ("Deployment", "worker")])
+
+    write_source(core, namespace, "web-env", "DATABASE_PASSWORD=second\nAPI_KEY=k-1\n")
+
+    # Reading and patching Deployments, watching them roll out, and reporting it in
+    # status all ran with the installation's permissions.
+    wait_for_outcomes(custom, namespace, "web", {"Deployment/api": "Available"})
+    assert restarts(apps, namespace, before) == {"Deployment/api": 1, "Deployment/worker": 0}
 
 
 def permission_denials(log: str) -> list[str]:

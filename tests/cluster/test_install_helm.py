@@ -5,8 +5,8 @@
   the operator's pod is admitted and becomes available (on the fake node: this proves
   scheduling and admission, not the operator, since no image runs there);
 - the operator, run as a local process with a token of the chart's ServiceAccount, passes
-  the sync scenario with exactly the chart's permissions, in both RBAC modes, and a hot
-  standby takes over through Kopf peering.
+  the sync and rollout scenarios with exactly the chart's permissions, in both RBAC
+  modes, and a hot standby takes over through Kopf peering.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ from tests.cluster.installs import (
     service_account_kubeconfig,
 )
 from tests.cluster.operator import RunningOperator
-from tests.cluster.scenarios import permission_denials, sync_scenario
+from tests.cluster.scenarios import permission_denials, rollout_scenario, sync_scenario
 from tests.support import wait_for, wait_for_rollout
 
 StartOperator = Callable[..., RunningOperator]
@@ -181,12 +181,14 @@ def test_the_operator_works_with_the_charts_cluster_wide_permissions(
     app_namespace: str,
     start_operator: StartOperator,
     core: client.CoreV1Api,
+    apps: client.AppsV1Api,
     custom: client.CustomObjectsApi,
 ) -> None:
     helm.install(release, namespace)
     operator = start_operator(release, None)
 
     sync_scenario(core, custom, app_namespace)
+    rollout_scenario(core, apps, custom, app_namespace)
 
     assert permission_denials(operator.logs()) == []
 
@@ -198,6 +200,7 @@ def test_the_operator_works_with_roles_in_the_listed_namespaces_only(
     app_namespace: str,
     start_operator: StartOperator,
     core: client.CoreV1Api,
+    apps: client.AppsV1Api,
     custom: client.CustomObjectsApi,
     api_client: client.ApiClient,
 ) -> None:
@@ -205,6 +208,7 @@ def test_the_operator_works_with_roles_in_the_listed_namespaces_only(
     operator = start_operator(release, [app_namespace])
 
     sync_scenario(core, custom, app_namespace)
+    rollout_scenario(core, apps, custom, app_namespace)
 
     assert permission_denials(operator.logs()) == []
     account = f"{namespace}:{fullname(release)}"

@@ -2,9 +2,9 @@
 
 The base creates its own namespace, envpayload-system, enforcing PodSecurity
 `restricted`; the operator's pod must be admitted there. Then the operator runs as a
-local process with a token of the base's ServiceAccount and passes the sync scenario
-with exactly the base's permissions. Afterwards everything the base created goes again,
-except the CRD, which the rest of the session still uses.
+local process with a token of the base's ServiceAccount and passes the sync and rollout
+scenarios with exactly the base's permissions. Afterwards everything the base created goes
+again, except the CRD, which the rest of the session still uses.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from localplane.plane import ControlPlane
 from tests.binaries import REPO, parse_objects, program, run
 from tests.cluster.installs import service_account_kubeconfig
 from tests.cluster.operator import RunningOperator
-from tests.cluster.scenarios import permission_denials, sync_scenario
+from tests.cluster.scenarios import permission_denials, rollout_scenario, sync_scenario
 from tests.support import wait_for, wait_for_rollout
 
 NAMESPACE = "envpayload-system"
@@ -97,6 +97,7 @@ def test_the_base_installs_and_the_operator_works_with_its_permissions(
     operator.start(timeout=60)  # Python starts slowly on a busy machine
     try:
         sync_scenario(core, custom, namespace)
+        rollout_scenario(core, apps, custom, namespace)
     except BaseException:
         print(f"--- operator log ---\n{operator.logs()}")
         raise

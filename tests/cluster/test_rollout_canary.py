@@ -18,8 +18,14 @@ from kubernetes import client
 from tests.cluster.envpayloads import get_envpayload, wait_for_ready, write_source
 from tests.cluster.operator import RunningOperator
 from tests.cluster.test_rollout_failures import forbid_more_pods
-from tests.cluster.test_rollout_restarts import start_payload, wait_for_outcomes
-from tests.cluster.workloads import create, deployment, env_from, env_keys
+from tests.cluster.workloads import (
+    create,
+    deployment,
+    env_from,
+    env_keys,
+    start_payload,
+    wait_for_outcomes,
+)
 
 CANARIES = ("canary-7f3a9c1e-before", "canary-41d2be08-after")
 

@@ -11,7 +11,6 @@ from kubernetes import client
 from localplane.plane import ControlPlane
 from tests.cluster.envpayloads import operator_writes, settle, write_source
 from tests.cluster.operator import RunningOperator
-from tests.cluster.test_rollout_restarts import start_payload, wait_for_outcomes
 from tests.cluster.workloads import (
     create,
     deployment,
@@ -19,7 +18,9 @@ from tests.cluster.workloads import (
     marker,
     restarts,
     revision_counts,
+    start_payload,
     wait_for_marker_change,
+    wait_for_outcomes,
 )
 
 

@@ -22,20 +22,18 @@ from tests.cluster.envpayloads import (
     write_source,
 )
 from tests.cluster.operator import RunningOperator
-from tests.cluster.test_rollout_restarts import (
+from tests.cluster.workloads import (
     PAYLOAD,
     ROTATED_PASSWORD,
-    start_payload,
-    wait_for_outcomes,
-)
-from tests.cluster.workloads import (
     create,
     deployment,
     env_keys,
     marker,
     restarts,
     revision_counts,
+    start_payload,
     wait_for_marker_change,
+    wait_for_outcomes,
 )
 from tests.support import wait_for
 

@@ -2,20 +2,18 @@
 
 Every test runs the operator as a process against the local plane, where kwok marks pods
 Ready, so restarts roll out as on a real cluster. A restart is counted by the workload's
-generation (see ``workloads.py``), so a test can say "restarted exactly once".
+revisions (see ``workloads.py``), so a test can say "restarted exactly once".
 """
 
 from __future__ import annotations
 
 import time
-from typing import Any
 
 import pytest
 from kubernetes import client
 
 from localplane.plane import ControlPlane
 from tests.cluster.envpayloads import (
-    apply_envpayload,
     events_for,
     get_envpayload,
     operator_writes,
@@ -25,6 +23,8 @@ from tests.cluster.envpayloads import (
 )
 from tests.cluster.operator import RunningOperator
 from tests.cluster.workloads import (
+    PAYLOAD,
+    ROTATED_PASSWORD,
     create,
     deployment,
     env_from,
@@ -34,55 +34,16 @@ from tests.cluster.workloads import (
     restarts,
     revision_counts,
     settled,
+    start_payload,
+    wait_for_outcomes,
 )
 from tests.support import wait_for
-
-PAYLOAD = "DATABASE_PASSWORD=first-password\nAPI_KEY=k-1\n"
-ROTATED_PASSWORD = "DATABASE_PASSWORD=second-password\nAPI_KEY=k-1\n"
 
 
 @pytest.fixture
 def operator_env() -> dict[str, str]:
     # Restarts as soon as decided: these tests are about which workloads restart.
     return {"ENVPAYLOAD_RESTART_COALESCE_SECONDS": "0"}
-
-
-def start_payload(
-    core: client.CoreV1Api,
-    custom: client.CustomObjectsApi,
-    namespace: str,
-    name: str = "app",
-    text: str = PAYLOAD,
-    **spec: Any,
-) -> None:
-    """An EnvPayload ``name`` writing Secret ``name`` from source Secret ``name-source``."""
-    write_source(core, namespace, f"{name}-source", text)
-    apply_envpayload(
-        custom,
-        namespace,
-        name,
-        {"source": {"secretRef": {"name": f"{name}-source"}}, "refreshInterval": "1h", **spec},
-    )
-    wait_for_ready(custom, namespace, name)
-
-
-def rollouts_of(custom: client.CustomObjectsApi, namespace: str, name: str) -> dict[str, Any]:
-    """``status.rollouts`` by ``Kind/name``."""
-    status = get_envpayload(custom, namespace, name).get("status") or {}
-    return {f"{r['kind']}/{r['name']}": r for r in status.get("rollouts") or ()}
-
-
-def wait_for_outcomes(
-    custom: client.CustomObjectsApi, namespace: str, name: str, expected: dict[str, str]
-) -> dict[str, Any]:
-    """Wait until status.rollouts shows ``expected`` outcomes (by ``Kind/name``)."""
-
-    def check() -> dict[str, Any] | None:
-        found = rollouts_of(custom, namespace, name)
-        shown = {k: found.get(k, {}).get("outcome") for k in expected}
-        return found if shown == expected else None
-
-    return wait_for(check, timeout=90, what=f"rollout outcomes {expected}")
 
 
 def test_rotating_a_key_restarts_only_the_workloads_that_consume_it(

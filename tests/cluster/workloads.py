@@ -1,4 +1,4 @@
-"""Helpers for rollout tests: workloads that consume a Secret, and how to tell they restarted.
+"""Helpers for rollout tests: a payload, workloads that consume it, how to tell they restarted.
 
 A restart is a new pod template, and every new template gets a revision of its own: a
 ReplicaSet for a Deployment, a ControllerRevision for a StatefulSet or a DaemonSet. So
@@ -14,7 +14,11 @@ from typing import Any
 from kubernetes import client
 
 from envpayload.rollout.markers import marker_key, settled_key
+from tests.cluster.envpayloads import apply_envpayload, get_envpayload, wait_for_ready, write_source
 from tests.support import wait_for, wait_for_rollout
+
+PAYLOAD = "DATABASE_PASSWORD=first-password\nAPI_KEY=k-1\n"
+ROTATED_PASSWORD = "DATABASE_PASSWORD=second-password\nAPI_KEY=k-1\n"
 
 KIND_PATHS = {"Deployment": "deployment", "StatefulSet": "stateful_set", "DaemonSet": "daemon_set"}
 
@@ -128,3 +132,41 @@ def wait_for_marker_change(
         return value if value != before else None
 
     return wait_for(changed, timeout=timeout, what=f"{kind}/{name} to restart")
+
+
+def rollouts_of(custom: client.CustomObjectsApi, namespace: str, name: str) -> dict[str, Any]:
+    """``status.rollouts`` by ``Kind/name``."""
+    status = get_envpayload(custom, namespace, name).get("status") or {}
+    return {f"{r['kind']}/{r['name']}": r for r in status.get("rollouts") or ()}
+
+
+def wait_for_outcomes(
+    custom: client.CustomObjectsApi, namespace: str, name: str, expected: dict[str, str]
+) -> dict[str, Any]:
+    """Wait until status.rollouts shows ``expected`` outcomes (by ``Kind/name``)."""
+
+    def check() -> dict[str, Any] | None:
+        found = rollouts_of(custom, namespace, name)
+        shown = {k: found.get(k, {}).get("outcome") for k in expected}
+        return found if shown == expected else None
+
+    return wait_for(check, timeout=90, what=f"rollout outcomes {expected}")
+
+
+def start_payload(
+    core: client.CoreV1Api,
+    custom: client.CustomObjectsApi,
+    namespace: str,
+    name: str = "app",
+    text: str = PAYLOAD,
+    **spec: Any,
+) -> None:
+    """An EnvPayload ``name`` writing Secret ``name`` from source Secret ``name-source``."""
+    write_source(core, namespace, f"{name}-source", text)
+    apply_envpayload(
+        custom,
+        namespace,
+        name,
+        {"source": {"secretRef": {"name": f"{name}-source"}}, "refreshInterval": "1h", **spec},
+    )
+    wait_for_ready(custom, namespace, name)
