@@ -30,9 +30,9 @@ from kubernetes import client, config, watch
 
 from envpayload.rollout.markers import marker_key
 from envpayload.settings import Settings
+from localplane.operator import RunningOperator
 from localplane.plane import ControlPlane
 from tests.cluster.envpayloads import apply_envpayload, install_crd, wait_for_ready, write_source
-from tests.cluster.operator import RunningOperator
 from tests.cluster.workloads import create, deployment, env_keys
 from tests.support import wait_for, wait_for_rollout
 

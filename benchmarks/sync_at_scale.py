@@ -24,9 +24,9 @@ from kubernetes import client, config
 from kubernetes.client.exceptions import ApiException
 
 from envpayload.spec import GROUP, PLURAL, VERSION
+from localplane.operator import RunningOperator
 from localplane.plane import ControlPlane
 from tests.cluster.envpayloads import operator_writes
-from tests.cluster.operator import RunningOperator
 
 REPO = Path(__file__).resolve().parent.parent
 KEYS = 30

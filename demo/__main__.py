@@ -2,9 +2,10 @@
 
 It starts the local control plane if it is not running, installs the CRD, runs the
 operator, and then walks through what a platform team sees: a multi-line production
-payload becomes a Secret, a rotated credential lands, and a broken payload is refused
-while the last good Secret stays (and an alert reaches the webhook), then recovers. Every
-step prints what it does and what the cluster shows; values are never printed.
+payload becomes a Secret; a rotated credential lands and restarts only the Deployment
+that reads it; a broken payload is refused while the last good Secret stays (and an alert
+reaches the webhook), then recovers; a sealed payload is opened, across a key rotation.
+Every step prints what it does and what the cluster shows; values are never printed.
 """
 
 from __future__ import annotations
@@ -12,6 +13,9 @@ from __future__ import annotations
 import sys
 import time
 from pathlib import Path
+from typing import Any
+
+import yaml
 
 from demo.show import Demo, DemoError
 
@@ -36,6 +40,7 @@ def main() -> int:
     try:
         demo.start()
         sync_a_payload(demo)
+        deploy_two_consumers(demo)
         rotate_a_credential(demo)
         refuse_a_broken_payload(demo)
         seal_a_payload(demo)
@@ -81,18 +86,55 @@ spec:
     demo.show_status("shop")
 
 
+def deploy_two_consumers(demo: Demo) -> None:
+    demo.step("3. Two Deployments read the Secret, each its own keys")
+    demo.apply_manifest(
+        consumer("shop-web", {"env": [secret_key("DB_HOST"), secret_key("DB_PASSWORD")]})
+    )
+    demo.apply_manifest(
+        consumer(
+            "shop-signer",
+            {"volumeMounts": [{"name": "signing", "mountPath": "/run/keys", "readOnly": True}]},
+            volumes=[
+                {
+                    "name": "signing",
+                    "secret": {
+                        "secretName": "shop-env",
+                        "items": [{"key": "API_SIGNING_KEY", "path": "key.pem"}],
+                    },
+                }
+            ],
+        )
+    )
+    demo.wait_available("shop-web")
+    demo.wait_available("shop-signer")
+    demo.kubectl("get", "deployments", "-o", "wide")
+
+
 def rotate_a_credential(demo: Demo) -> None:
-    demo.step("3. Quarterly rotation: CI updates DB_PASSWORD in the source")
+    demo.step("4. Quarterly rotation: CI updates DB_PASSWORD; only its reader restarts")
     before = demo.status("shop")["lastChangeTime"]
+    revisions = {name: demo.revision(name) for name in ("shop-web", "shop-signer")}
     time.sleep(1.1)  # so the change time visibly moves
     demo.write_source("app-env", PRODUCTION_ENV_FILE.replace("pw-2026-q4", "pw-2027-q1"))
     demo.wait_for_change("shop", since=before)
     demo.show_events("shop", "Synced", containing="updated")
+    demo.wait_for_restart("shop", "shop-web")
+    demo.show_events("shop-web", "Restarted")
+    demo.kubectl("get", "replicasets")
+    restarted = {name: demo.revision(name) != rev for name, rev in revisions.items()}
+    demo.say(
+        f"shop-web restarted: {'yes' if restarted['shop-web'] else 'NO'}; "
+        f"shop-signer (reads API_SIGNING_KEY only) restarted: "
+        f"{'YES' if restarted['shop-signer'] else 'no'}"
+    )
+    if restarted != {"shop-web": True, "shop-signer": False}:
+        raise DemoError("the restarts did not follow the changed key")
     demo.show_status("shop")
 
 
 def refuse_a_broken_payload(demo: Demo) -> None:
-    demo.step("4. A payload pasted wrong is refused; the last good Secret stays")
+    demo.step("5. A payload pasted wrong is refused; the last good Secret stays")
     broken = PRODUCTION_ENV_FILE.replace('API_SIGNING_KEY="', "API_SIGNING_KEY=")
     version = demo.secret_version("shop-env")
     demo.write_source("app-env", broken)
@@ -105,7 +147,7 @@ def refuse_a_broken_payload(demo: Demo) -> None:
     if not unchanged:
         raise DemoError("the Secret changed although the payload was refused")
 
-    demo.step("5. The fix lands and the EnvPayload recovers")
+    demo.step("6. The fix lands and the EnvPayload recovers")
     demo.write_source("app-env", PRODUCTION_ENV_FILE.replace("pw-2026-q4", "pw-2027-q1"))
     demo.wait_ready("shop")
     demo.kubectl("get", "envpayload", "shop")
@@ -113,7 +155,7 @@ def refuse_a_broken_payload(demo: Demo) -> None:
 
 
 def seal_a_payload(demo: Demo) -> None:
-    demo.step("6. A sealed payload: safe in git, opened only by the operator, only here")
+    demo.step("7. A sealed payload: safe in git, opened only by the operator, only here")
     demo.cli("keys", "list")
     sealed = demo.cli(
         "seal",
@@ -136,7 +178,7 @@ def seal_a_payload(demo: Demo) -> None:
     first_key = demo.status("shop-sealed")["sealingKeyId"]
     demo.say(f"Opened with sealing key {first_key}")
 
-    demo.step("7. Key rotation: new payloads are sealed with a new key, old ones still open")
+    demo.step("8. Key rotation: new payloads are sealed with a new key, old ones still open")
     demo.cli("keys", "rotate")
     resealed = demo.cli(
         "seal",
@@ -157,6 +199,32 @@ def seal_a_payload(demo: Demo) -> None:
     )
     demo.wait_ready("shop-sealed")
     demo.say(f"Opened with sealing key {demo.status('shop-sealed')['sealingKeyId']} (no restart)")
+
+
+def consumer(name: str, container: dict[str, Any], **pod: Any) -> str:
+    """A one-replica Deployment of the shop whose container reads the Secret as given."""
+    manifest = {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": name, "namespace": NAMESPACE},
+        "spec": {
+            "replicas": 1,
+            "selector": {"matchLabels": {"app": name}},
+            "template": {
+                "metadata": {"labels": {"app": name}},
+                "spec": {
+                    "containers": [{"name": "app", "image": "shop.example/app:1.4", **container}],
+                    **pod,
+                },
+            },
+        },
+    }
+    return yaml.safe_dump(manifest, sort_keys=False)
+
+
+def secret_key(key: str) -> dict[str, Any]:
+    """An environment variable read from one key of the shop's Secret."""
+    return {"name": key, "valueFrom": {"secretKeyRef": {"name": "shop-env", "key": key}}}
 
 
 if __name__ == "__main__":

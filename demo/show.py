@@ -22,8 +22,8 @@ from kubernetes.client.exceptions import ApiException
 
 from envpayload.devtools.webhook_receiver import AlertReceiver, describe
 from envpayload.spec import GROUP, PLURAL, VERSION
+from localplane.operator import RunningOperator
 from localplane.plane import ControlPlane, binary_dir
-from tests.cluster.operator import RunningOperator
 
 OPERATOR_NAMESPACE = "envpayload-system"
 
@@ -45,6 +45,7 @@ class Demo:
         # Stands in for the Slack/Teams channel behind OPERATIONS_ALERT_WEBHOOK.
         self.alerts = AlertReceiver()
         self._core: client.CoreV1Api | None = None
+        self._apps: client.AppsV1Api | None = None
         self._custom: client.CustomObjectsApi | None = None
 
     # -- setting up and tearing down -----------------------------------------------------
@@ -55,6 +56,7 @@ class Demo:
         self.plane.start(say=self.say)
         api = config.new_client_from_config(config_file=str(self.plane.kubeconfig))  # type: ignore[no-untyped-call]
         self._core, self._custom = client.CoreV1Api(api), client.CustomObjectsApi(api)
+        self._apps = client.AppsV1Api(api)
 
         self.kubectl("apply", "-f", str(self.repo / "manifests/crds"), namespaced=False)
         self._ensure_namespace(OPERATOR_NAMESPACE)
@@ -108,6 +110,11 @@ class Demo:
     def core(self) -> client.CoreV1Api:
         assert self._core is not None
         return self._core
+
+    @property
+    def apps(self) -> client.AppsV1Api:
+        assert self._apps is not None
+        return self._apps
 
     @property
     def custom(self) -> client.CustomObjectsApi:
@@ -215,6 +222,40 @@ class Demo:
             lambda: self.status(name).get("lastChangeTime") != since, timeout, "the change to land"
         )
 
+    def wait_available(self, deployment: str, timeout: float = 60) -> None:
+        """Wait until the Deployment's newest pod template runs on every replica."""
+
+        def done() -> bool:
+            d: Any = self.apps.read_namespaced_deployment(deployment, self.namespace)
+            wanted = d.spec.replicas
+            return bool(
+                d.status.observed_generation == d.metadata.generation
+                and d.status.updated_replicas == wanted
+                and d.status.available_replicas == wanted
+                and (d.status.replicas or 0) == wanted
+            )
+
+        self._wait(done, timeout, f"Deployment {deployment} to be available")
+
+    def revision(self, deployment: str) -> str:
+        """The Deployment's rollout revision: it moves with every new pod template."""
+        d: Any = self.apps.read_namespaced_deployment(deployment, self.namespace)
+        return str((d.metadata.annotations or {}).get("deployment.kubernetes.io/revision"))
+
+    def wait_for_restart(self, envpayload: str, deployment: str, timeout: float = 60) -> None:
+        """Wait until the EnvPayload reports the Deployment's restart as available."""
+
+        def available() -> bool:
+            rollouts = self.status(envpayload).get("rollouts") or []
+            return any(
+                r.get("kind") == "Deployment"
+                and r.get("name") == deployment
+                and r.get("outcome") == "Available"
+                for r in rollouts
+            )
+
+        self._wait(available, timeout, f"Deployment {deployment} to restart")
+
     def secret_version(self, name: str) -> str:
         secret: Any = self.core.read_namespaced_secret(name, self.namespace)
         return str(secret.metadata.resource_version)
@@ -227,7 +268,7 @@ class Demo:
 
     def show_status(self, name: str) -> None:
         status = self.status(name)
-        fields = ("keys", "sourceVersion", "lastSyncTime", "lastChangeTime")
+        fields = ("keys", "sourceVersion", "lastSyncTime", "lastChangeTime", "rollouts")
         shown: dict[str, Any] = {k: status[k] for k in fields if k in status}
         shown["Ready"] = {k: self.ready(name).get(k) for k in ("status", "reason", "message")}
         self.say(f"EnvPayload {name} status:")

@@ -19,9 +19,9 @@ from typing import Any
 import pytest
 from kubernetes import client, config
 
+from localplane.operator import RunningOperator
 from localplane.plane import ControlPlane, PlaneError
 from tests.cluster.envpayloads import install_crd
-from tests.cluster.operator import RunningOperator
 from tests.support import IN_CI
 
 REPO = Path(__file__).resolve().parents[2]

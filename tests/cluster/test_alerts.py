@@ -16,6 +16,7 @@ import pytest
 from kubernetes import client
 
 from envpayload.devtools.webhook_receiver import AlertReceiver
+from localplane.operator import RunningOperator, operator_with
 from tests.cluster.envpayloads import (
     apply_envpayload,
     events_for,
@@ -25,7 +26,6 @@ from tests.cluster.envpayloads import (
     wait_for_ready,
     write_source,
 )
-from tests.cluster.operator import RunningOperator, operator_with
 from tests.support import wait_for
 
 CANARY = "canary-7f3a9c1e-never-print-me"

@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 from kubernetes import client
 
+from localplane.operator import RunningOperator
 from localplane.plane import ControlPlane
 from tests.cluster.envpayloads import (
     apply_envpayload,
@@ -29,7 +30,6 @@ from tests.cluster.envpayloads import (
     settle,
     wait_for_ready,
 )
-from tests.cluster.operator import RunningOperator
 from tests.cluster.sealing import envpayload_cli, published
 from tests.github_fake import FakeGitHub, blob_sha
 from tests.support import wait_for

@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 from kubernetes import client
 
+from localplane.operator import RunningOperator
 from localplane.plane import ControlPlane
 from tests.binaries import CHART, program, run
 from tests.cluster.envpayloads import (
@@ -34,7 +35,6 @@ from tests.cluster.installs import (
     restrict,
     service_account_kubeconfig,
 )
-from tests.cluster.operator import RunningOperator
 from tests.cluster.scenarios import permission_denials, rollout_scenario, sync_scenario
 from tests.support import wait_for, wait_for_rollout
 

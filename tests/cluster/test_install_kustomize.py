@@ -18,10 +18,10 @@ import yaml
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
+from localplane.operator import RunningOperator
 from localplane.plane import ControlPlane
 from tests.binaries import REPO, parse_objects, program, run
 from tests.cluster.installs import service_account_kubeconfig
-from tests.cluster.operator import RunningOperator
 from tests.cluster.scenarios import permission_denials, rollout_scenario, sync_scenario
 from tests.support import wait_for, wait_for_rollout
 

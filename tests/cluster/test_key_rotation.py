@@ -11,8 +11,8 @@ import pytest
 from kubernetes import client
 
 from envpayload.keyring import KeyringStore
+from localplane.operator import RunningOperator
 from tests.cluster.envpayloads import apply_envpayload, secret_values, wait_for_ready
-from tests.cluster.operator import RunningOperator
 from tests.cluster.sealing import published, sealed_with_cluster_key
 from tests.support import wait_for
 

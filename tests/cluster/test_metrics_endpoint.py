@@ -14,9 +14,9 @@ import pytest
 from kubernetes import client
 from prometheus_client.parser import text_string_to_metric_families
 
+from localplane.operator import OperatorDidNotStart, RunningOperator, operator_with
 from localplane.plane import ControlPlane
 from tests.cluster.envpayloads import apply_envpayload, wait_for_ready, write_source
-from tests.cluster.operator import RunningOperator, operator_with
 from tests.support import wait_for
 
 CANARY = "canary-52d1e0b4-never-print-me"
@@ -162,7 +162,7 @@ def test_a_taken_metrics_port_stops_the_operator_naming_the_port(
         env = {"ENVPAYLOAD_METRICS_PORT": str(port), "ENVPAYLOAD_METRICS_ADDRESS": "127.0.0.1"}
         log = tmp_path / "operator.log"
         with (
-            pytest.raises(AssertionError, match="the operator exited"),
+            pytest.raises(OperatorDidNotStart, match="the operator exited"),
             operator_with(plane, namespace, log, env),
         ):
             pass

@@ -14,6 +14,7 @@ from typing import Any
 
 from kubernetes import client
 
+from localplane.operator import RunningOperator
 from tests.cluster.envpayloads import (
     apply_envpayload,
     get_envpayload,
@@ -21,7 +22,6 @@ from tests.cluster.envpayloads import (
     wait_for_ready,
     write_source,
 )
-from tests.cluster.operator import RunningOperator
 from tests.support import plain
 
 CANARY = "canary-5be8c1f09d"

@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 from kubernetes import client
 
+from localplane.operator import RunningOperator
 from tests.cluster.envpayloads import get_envpayload, wait_for_ready, write_source
-from tests.cluster.operator import RunningOperator
 from tests.cluster.test_rollout_failures import forbid_more_pods
 from tests.cluster.workloads import (
     create,

@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 from kubernetes import client
 
+from localplane.operator import RunningOperator
 from localplane.plane import ControlPlane
 from tests.cluster.envpayloads import operator_writes, settle, write_source
-from tests.cluster.operator import RunningOperator
 from tests.cluster.workloads import (
     create,
     deployment,

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from kubernetes import client
 
+from localplane.operator import RunningOperator
 from localplane.plane import ControlPlane
 from tests.cluster.envpayloads import (
     operator_writes,
@@ -21,7 +22,6 @@ from tests.cluster.envpayloads import (
     wait_for_ready,
     write_source,
 )
-from tests.cluster.operator import RunningOperator
 from tests.cluster.workloads import (
     PAYLOAD,
     ROTATED_PASSWORD,

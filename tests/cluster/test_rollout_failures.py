@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from kubernetes import client
 
+from localplane.operator import RunningOperator
 from localplane.plane import ControlPlane
 from tests.cluster.envpayloads import (
     events_for,
@@ -24,7 +25,6 @@ from tests.cluster.envpayloads import (
     wait_for_ready,
     write_source,
 )
-from tests.cluster.operator import RunningOperator
 from tests.cluster.workloads import (
     PAYLOAD,
     ROTATED_PASSWORD,

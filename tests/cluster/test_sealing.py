@@ -11,6 +11,7 @@ from envpayload.keyring import FINGERPRINT_KEY, KeyringStore
 from envpayload.publickeys import PUBLIC_KEYS_CONFIGMAP
 from envpayload.sealing.envelope import seal
 from envpayload.sealing.keys import Keyset, PublicKey, SealingKey
+from localplane.operator import RunningOperator
 from localplane.plane import ControlPlane
 from tests.cluster.envpayloads import (
     apply_envpayload,
@@ -21,7 +22,6 @@ from tests.cluster.envpayloads import (
     wait_for_ready,
     write_source,
 )
-from tests.cluster.operator import RunningOperator
 from tests.cluster.sealing import (
     apply_manifest,
     condition,

@@ -8,6 +8,7 @@ from typing import Any
 from kubernetes import client
 
 from envpayload.spec import GROUP, PLURAL, VERSION
+from localplane.operator import RunningOperator
 from tests.cluster.envpayloads import (
     apply_envpayload,
     events_for,
@@ -19,7 +20,6 @@ from tests.cluster.envpayloads import (
     wait_for_ready,
     write_source,
 )
-from tests.cluster.operator import RunningOperator
 from tests.support import wait_for
 
 PAYLOAD = """\

@@ -120,3 +120,14 @@ def test_the_ci_commands_start_without_loading_the_operator(files: Path) -> None
         [sys.executable, "-c", script], capture_output=True, text=True, check=True
     )
     assert "loaded: []" in result.stdout
+
+
+@pytest.mark.parametrize("command", ["run", "validate", "render", "seal", "keys", "github"])
+def test_help_reads_as_plain_text(command: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main([command, "--help"])
+
+    assert exited.value.code == 0
+    shown = capsys.readouterr().out
+    assert f"envpayload {command}" in shown
+    assert "``" not in shown  # the docstrings' reST markup stays in the source

@@ -18,6 +18,11 @@ USAGE_ERROR = 2
 FAILURE = 1
 
 
+def help_text(docstring: str | None) -> str:
+    """A module docstring as ``--help`` shows it: without the reST ````markup```` around code."""
+    return (docstring or "").replace("``", "")
+
+
 def fail(message: str, code: int = FAILURE) -> NoReturn:
     """Print ``envpayload: error: message`` and exit with ``code``."""
     print(f"envpayload: error: {message}", file=sys.stderr)

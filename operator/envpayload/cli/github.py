@@ -24,7 +24,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
-from envpayload.cli.common import USAGE_ERROR, fail, read_input
+from envpayload.cli.common import USAGE_ERROR, fail, help_text, read_input
 from envpayload.errors import EnvPayloadError, PayloadError, ValidationError
 from envpayload.github_api.actions import (
     SECRET_VALUE_LIMIT,
@@ -59,7 +59,7 @@ def register(commands: Any) -> None:
     parser: argparse.ArgumentParser = commands.add_parser(
         "github",
         help="manage and audit the GitHub Actions secrets of a repository",
-        description=__doc__,
+        description=help_text(__doc__),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     actions = parser.add_subparsers(dest="github_command", required=True, metavar="ACTION")

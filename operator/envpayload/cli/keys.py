@@ -18,7 +18,7 @@ import json
 from typing import Any
 
 from envpayload.cli.cluster import cluster, reporting_failures
-from envpayload.cli.common import add_operator_namespace
+from envpayload.cli.common import add_operator_namespace, help_text
 from envpayload.keyring import KeyringStore
 from envpayload.keyusage import scan_key_usage
 from envpayload.publickeys import PublicKeys
@@ -28,7 +28,7 @@ def register(commands: Any) -> None:
     parser: argparse.ArgumentParser = commands.add_parser(
         "keys",
         help="list, fetch or rotate the operator's sealing keys",
-        description=__doc__,
+        description=help_text(__doc__),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")

@@ -13,7 +13,7 @@ from typing import Any
 
 import yaml
 
-from envpayload.cli.common import USAGE_ERROR, fail, read_input
+from envpayload.cli.common import USAGE_ERROR, fail, help_text, read_input
 from envpayload.errors import PayloadError, ValidationError
 from envpayload.parse import parse_bytes
 from envpayload.render import Owner, redact_secret, render_secret
@@ -28,7 +28,7 @@ def register(commands: Any) -> None:
     parser: argparse.ArgumentParser = commands.add_parser(
         "render",
         help="print the Secret an EnvPayload and a payload would produce",
-        description=__doc__,
+        description=help_text(__doc__),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument(

@@ -16,7 +16,7 @@ from typing import Any
 
 import kopf
 
-from envpayload.cli.common import USAGE_ERROR, fail
+from envpayload.cli.common import USAGE_ERROR, fail, help_text
 from envpayload.controller import handlers  # noqa: F401 - importing registers the Kopf handlers
 from envpayload.controller.keys import KeyUpkeep
 from envpayload.controller.observers import AlertObserver, CountingFetcher, MetricsObserver
@@ -52,7 +52,7 @@ def register(commands: Any) -> None:
     parser: argparse.ArgumentParser = commands.add_parser(
         "run",
         help="run the operator",
-        description=__doc__,
+        description=help_text(__doc__),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     scope = parser.add_mutually_exclusive_group()

@@ -24,7 +24,7 @@ from typing import Any
 import yaml
 
 from envpayload.cli.cluster import cluster, reporting_failures
-from envpayload.cli.common import USAGE_ERROR, add_operator_namespace, fail, read_input
+from envpayload.cli.common import USAGE_ERROR, add_operator_namespace, fail, help_text, read_input
 from envpayload.errors import PayloadError, ValidationError
 from envpayload.parse import parse_bytes
 from envpayload.publickeys import PublicKeys
@@ -39,7 +39,7 @@ def register(commands: Any) -> None:
     parser: argparse.ArgumentParser = commands.add_parser(
         "seal",
         help="seal a .env payload so that only the operator can open it",
-        description=__doc__,
+        description=help_text(__doc__),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("-n", "--namespace", help="namespace of the EnvPayload")

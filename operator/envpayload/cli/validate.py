@@ -12,7 +12,7 @@ import json
 import sys
 from typing import Any
 
-from envpayload.cli.common import read_input
+from envpayload.cli.common import help_text, read_input
 from envpayload.errors import PayloadError, ValidationError
 from envpayload.parse import parse_bytes
 from envpayload.sealing import is_sealed
@@ -23,7 +23,7 @@ def register(commands: Any) -> None:
     parser: argparse.ArgumentParser = commands.add_parser(
         "validate",
         help="check a .env payload strictly (for CI)",
-        description=__doc__,
+        description=help_text(__doc__),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("file", help="the .env file, or - for standard input")

@@ -1,6 +1,7 @@
-"""The operator under test, run as its users run it: ``envpayload run`` in a process.
+"""The operator on the local plane, run as its users run it: ``envpayload run`` in a process.
 
-A real process (not Kopf in a thread) so tests see exactly what the command does, can
+The tests, the demo and the benchmarks all start it through :class:`RunningOperator`. A
+real process (not Kopf in a thread) so a test sees exactly what the command does, can
 read its complete log (the canary tests grep it), and can kill it at any moment (the
 crash-safety tests do). It talks to the plane as its own user, so the audit log tells
 its writes apart from the test's; or, given a kubeconfig, as whoever that names (the
@@ -21,6 +22,10 @@ from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
 from localplane.plane import ControlPlane
+
+
+class OperatorDidNotStart(RuntimeError):
+    """The operator exited, or did not answer its liveness probe, while starting."""
 
 
 def _free_port() -> int:
@@ -81,22 +86,24 @@ class RunningOperator:
             )
         try:
             self._wait_alive(timeout)
-        except AssertionError:
+        except OperatorDidNotStart:
             self.kill()  # never leave a half-started operator behind
             raise
 
     def _wait_alive(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            assert self._process is not None
+            assert self._process is not None  # start() set it
             if self._process.poll() is not None:
-                raise AssertionError(
+                raise OperatorDidNotStart(
                     f"the operator exited with {self._process.returncode}:\n{self.logs()}"
                 )
             if self._healthy():
                 return
             time.sleep(0.1)
-        raise AssertionError(f"the operator did not become alive in {timeout}s:\n{self.logs()}")
+        raise OperatorDidNotStart(
+            f"the operator did not become alive in {timeout}s:\n{self.logs()}"
+        )
 
     def _healthy(self) -> bool:
         conn = http.client.HTTPConnection("127.0.0.1", self.liveness_port, timeout=1)
