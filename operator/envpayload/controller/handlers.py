@@ -3,8 +3,8 @@
 - one daemon per EnvPayload runs its :class:`~envpayload.controller.worker.SyncLoop`;
 - event handlers wake that loop when its spec changes, or when a Secret it reads or
   writes changes (so a source change lands within seconds, without polling);
-- in-memory indexes map Secrets to the EnvPayloads that read or write them, and GitHub
-  repositories and refs to the EnvPayloads that read a file there;
+- one in-memory index maps Secrets to the EnvPayloads that read or write them, and
+  GitHub repositories and refs to the EnvPayloads that read a file there;
 - the GitHub push webhook (controller/webhook.py) starts with the operator when its
   secret is set, and wakes the loops of the EnvPayloads a push concerns.
 
@@ -20,6 +20,7 @@ the ``envpayload.io`` prefix.
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 import kopf
@@ -67,10 +68,10 @@ async def start_github_webhook(memo: Any, **kwargs: Any) -> None:
     if not settings.github_webhook_secret:
         return
     # Kopf hands its indexes to startup handlers too: empty now, filled as it watches.
-    index: kopf.Index[Any, tuple[str, str]] = kwargs["github_sources"]
+    links: kopf.Index[Any, Any] = kwargs["envpayload_links"]
     hook = webhook.GitHubWebhook(
         settings.github_webhook_secret,
-        lambda key: index.get(key, ()),
+        lambda key: links.get((PUSHED, *key), ()),
         runtime.wakeups,
         metrics=METRICS,
     )
@@ -95,36 +96,38 @@ async def count_sync_loops(memo: Any, **_: Any) -> int:
     return len(memo["runtime"].wakeups)
 
 
-@kopf.index(GROUP, VERSION, PLURAL)
-def source_secrets(namespace: str | None, name: str, spec: kopf.Spec, **_: Any) -> dict[Any, str]:
-    """(namespace, Secret name) -> the EnvPayloads reading that Secret.
+# What the one index below maps to the EnvPayloads concerned. One index rather than one
+# per question: Kopf calls every index handler on every EnvPayload event, and handler
+# calls are what its event loop spends its time on at scale (see benchmarks/).
+READS = "reads"  # ("reads", namespace, Secret) -> name: the source, or GitHub credentials
+WRITES = "writes"  # ("writes", namespace, Secret) -> name: the target
+PUSHED = "pushed"  # ("pushed", repository, ref) -> (namespace, name): a GitHub source
 
-    A GitHub source's credentials Secret counts too: fixing a token retries at once.
+
+@kopf.index(GROUP, VERSION, PLURAL)
+def envpayload_links(namespace: str | None, name: str, spec: kopf.Spec, **_: Any) -> dict[Any, Any]:
+    """The Secrets an EnvPayload reads and writes, and the GitHub ref it reads from."""
+    return links_of(namespace or "", name, spec)
+
+
+def links_of(namespace: str, name: str, spec: Mapping[str, Any]) -> dict[Any, Any]:
+    """What ``envpayload_links`` indexes for one EnvPayload.
+
+    A GitHub source's credentials Secret counts as read: fixing a token retries at once.
     """
-    source = spec.get("source") or {}
-    if ref := source.get("secretRef"):
-        return {(namespace, ref["name"]): name}
-    credentials = ((source.get("github") or {}).get("credentialsSecretRef") or {}).get("name")
-    return {(namespace, credentials): name} if credentials else {}
-
-
-@kopf.index(GROUP, VERSION, PLURAL)
-def github_sources(
-    namespace: str | None, name: str, spec: kopf.Spec, **_: Any
-) -> dict[Any, tuple[str, str]]:
-    """(repository, branch or tag; '' for the default) -> the EnvPayloads reading there."""
-    github = (spec.get("source") or {}).get("github")
-    if not github:
-        return {}
-    key = webhook.source_key(github["repository"], github.get("ref") or "")
-    return {key: (namespace or "", name)}
-
-
-@kopf.index(GROUP, VERSION, PLURAL)
-def target_secrets(namespace: str | None, name: str, spec: kopf.Spec, **_: Any) -> dict[Any, str]:
-    """(namespace, Secret name) -> the EnvPayloads writing that Secret."""
     target = (spec.get("target") or {}).get("name") or name
-    return {(namespace, target): name}
+    links: dict[Any, Any] = {(WRITES, namespace, target): name}
+
+    source = spec.get("source") or {}
+    github = source.get("github") or {}
+    if ref := source.get("secretRef"):
+        links[(READS, namespace, ref["name"])] = name
+    if credentials := (github.get("credentialsSecretRef") or {}).get("name"):
+        links[(READS, namespace, credentials)] = name
+    if github:
+        repository, branch = webhook.source_key(github["repository"], github.get("ref") or "")
+        links[(PUSHED, repository, branch)] = (namespace, name)
+    return links
 
 
 @kopf.daemon(GROUP, VERSION, PLURAL, id="sync", cancellation_timeout=30)
@@ -152,13 +155,12 @@ async def secret_changed(
     namespace: str | None, name: str, meta: kopf.Meta, memo: Any, **kwargs: Any
 ) -> None:
     # Kopf passes its indexes as keyword arguments named after the index functions.
-    readers: kopf.Index[Any, str] = kwargs["source_secrets"]
-    writers: kopf.Index[Any, str] = kwargs["target_secrets"]
+    links: kopf.Index[Any, str] = kwargs["envpayload_links"]
     wakeups = memo["runtime"].wakeups
-    key = (namespace or "", name)
+    namespace = namespace or ""
     # The version a source Secret now has: a rollout in progress gives way to it.
     version = source_version(str(meta.get("resourceVersion")))
-    for reader in readers.get(key, ()):
-        wakeups.wake(key[0], reader, f"source Secret {name} changed", version=version)
-    for writer in writers.get(key, ()):
-        wakeups.wake(key[0], writer, f"target Secret {name} changed")
+    for reader in links.get((READS, namespace, name), ()):
+        wakeups.wake(namespace, reader, f"source Secret {name} changed", version=version)
+    for writer in links.get((WRITES, namespace, name), ()):
+        wakeups.wake(namespace, writer, f"target Secret {name} changed")

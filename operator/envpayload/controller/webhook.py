@@ -7,7 +7,7 @@ the body under that secret, compared in constant time. Unsigned or wrongly signe
 deliveries are refused with 401 and counted, and change nothing.
 
 A verified ``push`` names a repository and a ref. The EnvPayloads to refresh come from
-the ``github_sources`` Kopf index, keyed by (repository, branch or tag) as
+the ``envpayload_links`` Kopf index, keyed by (repository, branch or tag) as
 :func:`source_key` spells them, where an empty ref means the default branch: a push to
 the default branch (``repository.default_branch`` in the payload) also wakes those.
 Waking only schedules a sync, which makes the usual conditional request, so even a
