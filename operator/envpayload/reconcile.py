@@ -203,6 +203,8 @@ class Reconciler:
         # old credential brought back from git history.
         # subject.status is the freshest known: the sync loop passes what it last wrote
         # when the watch event carrying that write has not arrived yet.
+        # NB: the last serial lives in this EnvPayload's status only, so deleting and
+        # re-creating the EnvPayload forgets it; a cluster-wide serial record is missing.
         last_serial = subject.status.get("sealedSerial")
         if (
             isinstance(last_serial, int)

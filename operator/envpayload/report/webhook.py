@@ -7,6 +7,10 @@ with exponential backoff (doubling from one second, capped, with jitter, honouri
 alerts are dropped and counted rather than piling up in memory: first the ones that no
 longer fit in the queue, then each one whose attempts are used up.
 
+NB: the queue lives in memory only. Alerts still queued when the process dies are lost
+(the state they reported is still in status, and a failing EnvPayload alerts again from
+a new operator only if its state changes); a durable outbox is not built.
+
 NB: the URL is a credential (Slack's carries its token in the path), so it is never
 logged, never put in a metric label, and never in an exception message that could be:
 failures are described by a fixed cause word and the HTTP status.
