@@ -33,6 +33,8 @@ MC4CAQAwBQYDK2VwBCIEIJ+demo+only+not+a+real+key+at+all+xx
 OPERATIONS_ALERT_WEBHOOK=https://hooks.example.invalid/services/T000/B000/XXXX
 SCHEDULER_ALERT_THRESHOLD_SECONDS=300
 """
+# The same payload after the quarterly rotation of DB_PASSWORD.
+ROTATED_ENV_FILE = PRODUCTION_ENV_FILE.replace("pw-2026-q4", "pw-2027-q1")
 
 
 def main() -> int:
@@ -116,7 +118,7 @@ def rotate_a_credential(demo: Demo) -> None:
     before = demo.status("shop")["lastChangeTime"]
     revisions = {name: demo.revision(name) for name in ("shop-web", "shop-signer")}
     time.sleep(1.1)  # so the change time visibly moves
-    demo.write_source("app-env", PRODUCTION_ENV_FILE.replace("pw-2026-q4", "pw-2027-q1"))
+    demo.write_source("app-env", ROTATED_ENV_FILE)
     demo.wait_for_change("shop", since=before)
     demo.show_events("shop", "Synced", containing="updated")
     demo.wait_for_restart("shop", "shop-web")
@@ -148,7 +150,7 @@ def refuse_a_broken_payload(demo: Demo) -> None:
         raise DemoError("the Secret changed although the payload was refused")
 
     demo.step("6. The fix lands and the EnvPayload recovers")
-    demo.write_source("app-env", PRODUCTION_ENV_FILE.replace("pw-2026-q4", "pw-2027-q1"))
+    demo.write_source("app-env", ROTATED_ENV_FILE)
     demo.wait_ready("shop")
     demo.kubectl("get", "envpayload", "shop")
     demo.show_alert("Recovered", "shop")
@@ -157,19 +159,7 @@ def refuse_a_broken_payload(demo: Demo) -> None:
 def seal_a_payload(demo: Demo) -> None:
     demo.step("7. A sealed payload: safe in git, opened only by the operator, only here")
     demo.cli("keys", "list")
-    sealed = demo.cli(
-        "seal",
-        "--namespace",
-        NAMESPACE,
-        "--name",
-        "shop-sealed",
-        "--format",
-        "manifest",
-        stdin=PRODUCTION_ENV_FILE,
-        capture=True,
-        shown=f"envpayload seal --namespace {NAMESPACE} --name shop-sealed --format manifest"
-        " < .env.production > shop-sealed.yaml",
-    )
+    sealed = seal_for_shop(demo, PRODUCTION_ENV_FILE, "> shop-sealed.yaml")
     envelope = next(line for line in sealed.splitlines() if "esv1." in line).strip()
     demo.say(f"shop-sealed.yaml holds one line of ciphertext: {envelope[:60]}...")
     demo.kubectl("create", "-f", "-", stdin=sealed)
@@ -180,25 +170,20 @@ def seal_a_payload(demo: Demo) -> None:
 
     demo.step("8. Key rotation: new payloads are sealed with a new key, old ones still open")
     demo.cli("keys", "rotate")
-    resealed = demo.cli(
-        "seal",
-        "--namespace",
-        NAMESPACE,
-        "--name",
-        "shop-sealed",
-        "--format",
-        "manifest",
-        stdin=PRODUCTION_ENV_FILE.replace("pw-2026-q4", "pw-2027-q1"),
-        capture=True,
-        shown=f"envpayload seal --namespace {NAMESPACE} --name shop-sealed --format manifest"
-        " < .env.production | kubectl replace -f -",
-    )
+    resealed = seal_for_shop(demo, ROTATED_ENV_FILE, "| kubectl replace -f -")
     demo.kubectl("replace", "-f", "-", stdin=resealed)
     demo.wait_for(
         lambda: demo.status("shop-sealed").get("sealingKeyId") != first_key, "the new key"
     )
     demo.wait_ready("shop-sealed")
     demo.say(f"Opened with sealing key {demo.status('shop-sealed')['sealingKeyId']} (no restart)")
+
+
+def seal_for_shop(demo: Demo, payload: str, redirect: str) -> str:
+    """An EnvPayload manifest for shop-sealed carrying ``payload`` sealed by the CLI."""
+    args = ["seal", "--namespace", NAMESPACE, "--name", "shop-sealed", "--format", "manifest"]
+    shown = " ".join(["envpayload", *args, "< .env.production", redirect])
+    return demo.cli(*args, stdin=payload, capture=True, shown=shown)
 
 
 def consumer(name: str, container: dict[str, Any], **pod: Any) -> str:

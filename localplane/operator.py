@@ -14,25 +14,17 @@ import contextlib
 import http.client
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
-from localplane.plane import ControlPlane
+from localplane.plane import ControlPlane, free_port
 
 
 class OperatorDidNotStart(RuntimeError):
     """The operator exited, or did not answer its liveness probe, while starting."""
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 class RunningOperator:
@@ -62,7 +54,7 @@ class RunningOperator:
         self.verbose = verbose
         self.kubeconfig = kubeconfig or plane.operator_kubeconfig
         self.args = list(args)
-        self.liveness_port = _free_port()
+        self.liveness_port = free_port()
         self._process: subprocess.Popen[bytes] | None = None
 
     def start(self, timeout: float = 30) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime
 import ipaddress
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from cryptography import x509
@@ -25,7 +25,7 @@ class Credentials:
     """A certificate and its private key, both PEM."""
 
     cert: bytes
-    key: bytes
+    key: bytes = field(repr=False)  # a private key, even a throwaway one, is never printed
 
 
 def _name(common_name: str, organization: str | None = None) -> x509.Name:

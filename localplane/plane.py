@@ -75,7 +75,8 @@ class PlaneState:
     pids: dict[str, int] = field(default_factory=dict)
 
 
-def _free_port() -> int:
+def free_port() -> int:
+    """A loopback port nothing listens on right now."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port: int = s.getsockname()[1]
@@ -173,7 +174,7 @@ class ControlPlane:
             tempfile.mkdtemp(prefix="envpayload-etcd-", dir=shm if shm.is_dir() else None)
         )
         state = PlaneState(
-            apiserver_port=_free_port(), etcd_port=_free_port(), data_dir=str(data_dir)
+            apiserver_port=free_port(), etcd_port=free_port(), data_dir=str(data_dir)
         )
         self._save(state)
 
@@ -283,7 +284,7 @@ class ControlPlane:
             pki.write_private(target, self._kubeconfig(state, user).encode())
 
     def _start_etcd(self, state: PlaneState, etcd: Path) -> None:
-        peer = _free_port()
+        peer = free_port()
         client = f"http://127.0.0.1:{state.etcd_port}"
         self._spawn(
             state,
@@ -358,7 +359,7 @@ class ControlPlane:
                 f"--authentication-kubeconfig={config}",
                 f"--authorization-kubeconfig={config}",
                 "--bind-address=127.0.0.1",
-                f"--secure-port={_free_port()}",
+                f"--secure-port={free_port()}",
                 "--leader-elect=false",
             ]
             if name == "kube-controller-manager":
@@ -379,7 +380,7 @@ class ControlPlane:
                 f"--kubeconfig={self.state_dir / 'kwok.kubeconfig'}",
                 "--manage-all-nodes=true",
                 "--node-lease-duration-seconds=40",
-                f"--server-address=127.0.0.1:{_free_port()}",
+                f"--server-address=127.0.0.1:{free_port()}",
                 *[f"--config={stage}" for stage in stages],
             ],
         )

@@ -23,7 +23,7 @@ import io
 from dotenv.parser import Binding, parse_stream
 
 from envpayload.errors import PayloadError
-from envpayload.payload import Payload, SecretValue
+from envpayload.payload import Payload, SecretValue, secret_key_problem
 
 # Enough to point at the problem without flooding a condition message.
 MAX_REPORTED_PROBLEMS = 10
@@ -48,8 +48,10 @@ def parse_payload(text: str) -> Payload:
                 f"line {line}: the statement has no '=' (an unquoted multi-line value?)"
             )
         elif binding.key in first_seen:
+            # Named only when it can be a key: otherwise it may be part of a value.
+            named = "" if secret_key_problem(binding.key) else f" {binding.key}"
             problems.append(
-                f"line {line}: key {binding.key} is defined again"
+                f"line {line}: key{named} is defined again"
                 f" (first on line {first_seen[binding.key]})"
             )
         else:

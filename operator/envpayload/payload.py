@@ -9,11 +9,32 @@ easy to find in a review.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 
 REDACTED: Final = "<redacted>"
+
+# What the apiserver accepts as a Secret key; matched with fullmatch, since `$` would also
+# accept a trailing newline.
+_SECRET_KEY = re.compile(r"[-._a-zA-Z0-9]+")
+_SECRET_KEY_MAX = 253
+
+
+def secret_key_problem(key: str) -> str | None:
+    """Why ``key`` cannot be a key of a Secret, or None when it can.
+
+    A name that cannot be a key is never quoted in a message: python-dotenv takes almost
+    any run of characters for a key, so it may be a fragment of a mangled value.
+    """
+    if len(key) > _SECRET_KEY_MAX:
+        return f"is longer than {_SECRET_KEY_MAX} characters"
+    if not _SECRET_KEY.fullmatch(key):
+        return "may only contain letters, digits, '-', '_' and '.'"
+    if key in (".", "..") or key.startswith(".."):
+        return "may not be '.' or '..' or start with '..'"
+    return None
 
 
 class SecretValue:

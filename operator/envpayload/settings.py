@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 
 from envpayload.errors import EnvPayloadError
 from envpayload.parse import parse_bytes
+from envpayload.payload import REDACTED
 
 DEFAULT_OPERATOR_NAMESPACE: Final = "envpayload-system"
 
@@ -207,7 +208,7 @@ class Settings:
         # so is the GitHub webhook secret.
         shown = {
             f.name: (
-                "<redacted>"
+                REDACTED
                 if f.metadata.get("secret") and getattr(self, f.name)
                 else getattr(self, f.name)
             )
@@ -257,20 +258,22 @@ def _describe(f: dataclasses.Field[Any]) -> str:
 def _convert(f: dataclasses.Field[Any], raw: str) -> Any:
     env = f.metadata["env"]
     kind = f.type if isinstance(f.type, str) else f.type.__name__
+    # A credential is never quoted back, whatever is wrong with it.
+    shown = REDACTED if f.metadata.get("secret") else repr(raw)
     try:
         value: Any = {"int": int, "float": float, "str": str}[kind](raw)
     except ValueError:
         what = "a whole number" if kind == "int" else "a number"
-        raise SettingsError(f"{env} must be {what}, not {raw!r}") from None
+        raise SettingsError(f"{env} must be {what}, not {shown}") from None
     if kind == "float" and not math.isfinite(value):
-        raise SettingsError(f"{env} must be a finite number, not {raw!r}")
+        raise SettingsError(f"{env} must be a finite number, not {shown}")
 
     if "minimum" in f.metadata and value < f.metadata["minimum"]:
-        raise SettingsError(f"{env} must be at least {f.metadata['minimum']}, not {raw!r}")
+        raise SettingsError(f"{env} must be at least {f.metadata['minimum']}, not {shown}")
     if "maximum" in f.metadata and value > f.metadata["maximum"]:
-        raise SettingsError(f"{env} must be at most {f.metadata['maximum']}, not {raw!r}")
+        raise SettingsError(f"{env} must be at most {f.metadata['maximum']}, not {shown}")
     if "choices" in f.metadata and value not in f.metadata["choices"]:
-        raise SettingsError(f"{env} must be one of {', '.join(f.metadata['choices'])}, not {raw!r}")
+        raise SettingsError(f"{env} must be one of {', '.join(f.metadata['choices'])}, not {shown}")
     if f.metadata.get("url"):
         parts = urlsplit(value)
         if parts.scheme not in ("http", "https") or not parts.netloc:

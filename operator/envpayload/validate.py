@@ -13,15 +13,10 @@ from dataclasses import dataclass, field
 from typing import Final
 
 from envpayload.errors import ValidationError
-from envpayload.payload import Payload
+from envpayload.payload import Payload, secret_key_problem
 
 # The apiserver's limit for the values of one Secret together.
 SECRET_SIZE_LIMIT: Final = 1024 * 1024
-
-# What the apiserver accepts as a Secret key; matched with fullmatch, since `$` would also
-# accept a trailing newline.
-_SECRET_KEY = re.compile(r"[-._a-zA-Z0-9]+")
-_SECRET_KEY_MAX = 253
 
 # What every shell and every Kubernetes release accepts as an environment variable name.
 _PORTABLE_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -52,17 +47,6 @@ class Report:
         return (f"keys not usable as environment variables with envFrom: {names}",)
 
 
-def secret_key_problem(key: str) -> str | None:
-    """Why ``key`` cannot be a key of a Secret, or None when it can."""
-    if len(key) > _SECRET_KEY_MAX:
-        return f"is longer than {_SECRET_KEY_MAX} characters"
-    if not _SECRET_KEY.fullmatch(key):
-        return "may only contain letters, digits, '-', '_' and '.'"
-    if key in (".", "..") or key.startswith(".."):
-        return "may not be '.' or '..' or start with '..'"
-    return None
-
-
 def validate_payload(payload: Payload, rules: Rules) -> Report:
     """Check ``payload`` against ``rules``; raise :class:`ValidationError` on any problem."""
     problems: list[str] = []
@@ -78,7 +62,8 @@ def validate_payload(payload: Payload, rules: Rules) -> Report:
         problems.append(f"required keys are missing: {', '.join(missing)}")
 
     if not rules.allow_empty:
-        empty = [key for key, value in payload.items() if not value]
+        # Only valid names are shown: the others were reported above, unquoted.
+        empty = [key for key, value in payload.items() if not value and not secret_key_problem(key)]
         if empty:
             problems.append(f"keys have empty values: {', '.join(empty)}")
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import datetime
 import time
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -77,9 +78,14 @@ def get_envpayload(custom: client.CustomObjectsApi, namespace: str, name: str) -
     return dict(obj)
 
 
-def ready_condition(obj: Mapping[str, Any]) -> dict[str, Any]:
+def condition(obj: Mapping[str, Any], type_: str) -> dict[str, Any]:
+    """The EnvPayload's status condition of ``type_``, or {} when it has none."""
     conditions = (obj.get("status") or {}).get("conditions") or []
-    return next((c for c in conditions if c.get("type") == "Ready"), {})
+    return next((c for c in conditions if c.get("type") == type_), {})
+
+
+def ready_condition(obj: Mapping[str, Any]) -> dict[str, Any]:
+    return condition(obj, "Ready")
 
 
 def wait_for_ready(
@@ -156,15 +162,14 @@ def operator_writes(plane: ControlPlane, namespace: str, after: float) -> list[d
             if (event.get("objectRef") or {}).get("namespace") != namespace:
                 continue
             stamp = event.get("requestReceivedTimestamp", "")
-            if _epoch(stamp) >= after:
+            if epoch(stamp) >= after:
                 yield event
 
     return list(relevant(plane.audit_events()))
 
 
-def _epoch(stamp: str) -> float:
-    import datetime
-
+def epoch(stamp: str) -> float:
+    """Seconds since the epoch of an RFC 3339 time as the apiserver writes it; 0 for none."""
     if not stamp:
         return 0.0
     return datetime.datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()

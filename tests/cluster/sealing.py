@@ -63,8 +63,3 @@ def sealed_with_cluster_key(
     """An envelope sealed with the active key the operator published."""
     key = PublicKeys(core, operator_namespace).active()
     return seal(plaintext.encode(), key, scope=scope, serial=serial, namespace=namespace, name=name)
-
-
-def condition(obj: dict[str, Any], type: str) -> dict[str, Any]:
-    conditions = (obj.get("status") or {}).get("conditions") or []
-    return next((c for c in conditions if c.get("type") == type), {})

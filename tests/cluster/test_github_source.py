@@ -12,7 +12,6 @@ import hashlib
 import hmac
 import http.client
 import json
-import socket
 from collections.abc import Iterator
 from typing import Any
 
@@ -20,7 +19,7 @@ import pytest
 from kubernetes import client
 
 from localplane.operator import RunningOperator
-from localplane.plane import ControlPlane
+from localplane.plane import ControlPlane, free_port
 from tests.cluster.envpayloads import (
     apply_envpayload,
     events_for,
@@ -40,14 +39,7 @@ TOKEN = "ghp_ClusterCanaryToken111111111111111111"
 WEBHOOK_SECRET = "webhook-canary-secret-2b7f"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
-WEBHOOK_PORT = _free_port()
+WEBHOOK_PORT = free_port()
 
 
 @pytest.fixture

@@ -15,21 +15,14 @@ from kubernetes import client
 from prometheus_client.parser import text_string_to_metric_families
 
 from localplane.operator import OperatorDidNotStart, RunningOperator, operator_with
-from localplane.plane import ControlPlane
+from localplane.plane import ControlPlane, free_port
 from tests.cluster.envpayloads import apply_envpayload, wait_for_ready, write_source
 from tests.support import wait_for
 
 CANARY = "canary-52d1e0b4-never-print-me"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-    return port
-
-
-METRICS_PORT = _free_port()
+METRICS_PORT = free_port()
 
 
 @pytest.fixture

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import datetime
-from typing import Any
 
 import pytest
 from kubernetes import client
 
 from localplane.operator import RunningOperator
 from localplane.plane import ControlPlane
-from tests.cluster.envpayloads import operator_writes, settle, write_source
+from tests.cluster.envpayloads import epoch, operator_writes, settle, write_source
 from tests.cluster.workloads import (
     create,
     deployment,
@@ -88,7 +87,7 @@ def test_a_workload_restarts_at_most_once_within_the_minimum_interval(
 
     assert restarts(apps, namespace, before) == {"Deployment/api": 2}
     restart_times = [
-        _epoch(w["requestReceivedTimestamp"])
+        epoch(w["requestReceivedTimestamp"])
         for w in operator_writes(plane, namespace, since)
         if w["objectRef"].get("resource") == "deployments"
         and w["objectRef"].get("subresource") is None
@@ -96,7 +95,3 @@ def test_a_workload_restarts_at_most_once_within_the_minimum_interval(
     # The first patch records the baseline; then come the two restarts.
     assert len(restart_times) == 3
     assert restart_times[2] - restart_times[1] >= 20
-
-
-def _epoch(stamp: Any) -> float:
-    return datetime.datetime.fromisoformat(str(stamp).replace("Z", "+00:00")).timestamp()

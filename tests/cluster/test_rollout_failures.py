@@ -16,6 +16,8 @@ from kubernetes import client
 from localplane.operator import RunningOperator
 from localplane.plane import ControlPlane
 from tests.cluster.envpayloads import (
+    condition,
+    epoch,
     events_for,
     get_envpayload,
     operator_writes,
@@ -65,15 +67,6 @@ def forbid_more_pods(core: client.CoreV1Api, namespace: str, pods: int) -> None:
     wait_for(counted, timeout=60, what="the quota to count the running pods")
 
 
-def condition(obj: dict[str, Any], type_: str) -> dict[str, Any]:
-    conditions = (obj.get("status") or {}).get("conditions") or []
-    return next((c for c in conditions if c.get("type") == type_), {})
-
-
-def _epoch(stamp: Any) -> float:
-    return datetime.datetime.fromisoformat(str(stamp).replace("Z", "+00:00")).timestamp()
-
-
 def test_a_sequential_rollout_waits_until_each_workload_is_available(
     operator: RunningOperator,
     plane: ControlPlane,
@@ -95,7 +88,7 @@ def test_a_sequential_rollout_waits_until_each_workload_is_available(
     )
     # The last write to each is its restart (earlier ones record baselines).
     restarted_at = {
-        w["objectRef"]["name"]: _epoch(w["requestReceivedTimestamp"])
+        w["objectRef"]["name"]: epoch(w["requestReceivedTimestamp"])
         for w in operator_writes(plane, namespace, since)
         if w["objectRef"].get("resource") == "deployments"
     }

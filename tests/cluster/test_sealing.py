@@ -15,6 +15,7 @@ from localplane.operator import RunningOperator
 from localplane.plane import ControlPlane
 from tests.cluster.envpayloads import (
     apply_envpayload,
+    condition,
     events_for,
     get_envpayload,
     secret_values,
@@ -24,7 +25,6 @@ from tests.cluster.envpayloads import (
 )
 from tests.cluster.sealing import (
     apply_manifest,
-    condition,
     envpayload_cli,
     published,
     sealed_with_cluster_key,

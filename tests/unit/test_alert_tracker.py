@@ -130,8 +130,8 @@ def test_a_threshold_of_zero_turns_slow_alerts_off() -> None:
 def test_a_slow_rollout_alerts_once_and_names_the_workloads() -> None:
     alerts = tracker(threshold=60)
 
-    first = alerts.observe_rollout("shop", "app", 90, ["Deployment/web", "StatefulSet/db"])
-    second = alerts.observe_rollout("shop", "app", 120, ["Deployment/web"])
+    first = alerts.observe_rollout("shop", "app", 90, ["Deployment/web", "StatefulSet/db"], {})
+    second = alerts.observe_rollout("shop", "app", 120, ["Deployment/web"], {})
 
     assert [a.kind for a in first] == [AlertKind.SLOW_ROLLOUT]
     assert "Deployment/web, StatefulSet/db" in first[0].details
@@ -203,3 +203,26 @@ def test_long_key_lists_are_cut_and_counted() -> None:
 
     assert len(alert.keys) == 21
     assert alert.keys[-1] == "(+10 more)"
+
+
+def test_a_rollout_reported_first_after_a_start_keeps_the_known_failure_in_mind() -> None:
+    # A restarted operator whose first sync fixes a failing EnvPayload and restarts
+    # workloads: the rollout is reported before the sync, and the recovery must alert.
+    failing = {
+        "conditions": [
+            {
+                "type": "Ready",
+                "status": "False",
+                "reason": "InvalidPayload",
+                "lastTransitionTime": "2025-12-31T23:00:00Z",
+            }
+        ]
+    }
+    alerts = tracker()
+
+    alerts.observe_rollout("shop", "app", 5, ["Deployment/web"], failing)
+    recovered = alerts.observe(
+        SyncResult(namespace="shop", name="app", previous_status=failing, seconds=0.1)
+    )
+
+    assert [a.kind for a in recovered] == [AlertKind.RECOVERED]

@@ -75,6 +75,15 @@ def test_a_duplicate_key_is_an_error_naming_both_lines() -> None:
     assert problems("A=1\nB=2\n\nA=3\n") == ("line 4: key A is defined again (first on line 1)",)
 
 
+def test_a_repeated_fragment_of_a_value_is_not_named_as_a_duplicate_key() -> None:
+    # An unquoted multi-line value pasted twice: dotenv reads its tail as a "key".
+    tail = "canary+tail/of/a/value"
+    found = problems(f"A=1\n{tail}=x\nB=2\n{tail}=x\n")
+
+    assert found == ("line 4: key is defined again (first on line 2)",)
+    assert "canary" not in str(found)
+
+
 def test_a_statement_without_equals_is_an_error_that_does_not_name_it() -> None:
     found = problems("PASSWORD=hunter2\nsecond-half-of-a-password\n")
     assert found == ("line 2: the statement has no '=' (an unquoted multi-line value?)",)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from envpayload.errors import ValidationError
-from envpayload.payload import Payload
-from envpayload.validate import SECRET_SIZE_LIMIT, Rules, secret_key_problem, validate_payload
+from envpayload.payload import Payload, secret_key_problem
+from envpayload.validate import SECRET_SIZE_LIMIT, Rules, validate_payload
 
 
 def problems(payload: Payload, rules: Rules) -> tuple[str, ...]:
@@ -31,6 +31,16 @@ def test_empty_values_fail_only_when_the_rule_asks() -> None:
     payload = Payload.from_plain({"A": "", "B": "x", "C": ""})
     assert validate_payload(payload, Rules()).keys == ("A", "B", "C")
     assert problems(payload, Rules(allow_empty=False)) == ("keys have empty values: A, C",)
+
+
+def test_an_invalid_key_with_an_empty_value_is_not_named_among_the_empty_ones() -> None:
+    # "canary tail=" from a mangled value: an invalid key with an empty value.
+    payload = Payload.from_plain({"A": "", "canary tail": ""})
+
+    found = problems(payload, Rules(allow_empty=False))
+
+    assert "keys have empty values: A" in found
+    assert "canary" not in str(found)
 
 
 @pytest.mark.parametrize(

@@ -23,11 +23,9 @@ from typing import Any
 
 import yaml
 
-from envpayload.cli.cluster import cluster, reporting_failures
 from envpayload.cli.common import USAGE_ERROR, add_operator_namespace, fail, help_text, read_input
 from envpayload.errors import PayloadError, ValidationError
 from envpayload.parse import parse_bytes
-from envpayload.publickeys import PublicKeys
 from envpayload.sealing import is_sealed
 from envpayload.sealing.envelope import MAX_SERIAL, SCOPES, seal
 from envpayload.sealing.keys import KeyFormatError, PublicKey
@@ -132,6 +130,11 @@ def _public_key(args: argparse.Namespace) -> PublicKey:
             return PublicKey.from_pem(read_input(args.cert))
         except KeyFormatError as e:
             fail(f"{args.cert}: {e}")
+
+    # Imported here: sealing offline with --cert need not load the Kubernetes client.
+    from envpayload.cli.cluster import cluster, reporting_failures
+    from envpayload.publickeys import PublicKeys
+
     with reporting_failures("cannot fetch the public key"):
         return PublicKeys(cluster().core, args.operator_namespace).active()
 

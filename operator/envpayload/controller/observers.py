@@ -136,7 +136,10 @@ class AlertObserver:
         restarted = report.restarted
         if restarted:
             workloads = [describe(r.ref) for r in restarted]
-            self.rollout_finished(subject, report.seconds, workloads)
+            for alert in self._tracker.observe_rollout(
+                subject.namespace, subject.name, report.seconds, workloads, subject.status
+            ):
+                self._sender.submit(alert)
         if report.failed and not report.rolled_back:
             condition = rolled_out_condition(report) or {}
             keys = sorted({key for r in restarted for key in r.keys})
@@ -144,13 +147,6 @@ class AlertObserver:
                 subject.namespace, subject.name, condition.get("message", ""), keys
             ):
                 self._sender.submit(alert)
-
-    def rollout_finished(self, subject: Subject, seconds: float, workloads: list[str]) -> None:
-        """A rollout took ``seconds``; alerts when that is over the threshold."""
-        for alert in self._tracker.observe_rollout(
-            subject.namespace, subject.name, seconds, workloads
-        ):
-            self._sender.submit(alert)
 
     def deleted(self, namespace: str, name: str) -> None:
         self._tracker.forget(namespace, name)

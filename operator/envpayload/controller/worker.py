@@ -192,40 +192,52 @@ class SyncLoop:
             outcome = await loop.run_in_executor(
                 self.runtime.executor, self.runtime.reconciler.sync, subject
             )
+            return await self._after_sync(subject, outcome, started, wakeup)
         except EnvPayloadError as e:
             error = e
-        except Exception as e:  # a bug must not end the loop
+        except Exception as e:  # a bug must not end the loop, nor one in the rollout
             error = _internal(e, self.log)
-        else:
-            seconds = time.monotonic() - started
-            written = "wrote the Secret" if outcome.applied.written else "nothing to write"
-            self.log.debug("Sync took %.3fs; %s", seconds, written)
-            if wakeup is not None:
-                wakeup.synced(outcome.synced.source_version)
-            outcome = await roll_out(
-                self.runtime.rollouts,
-                self.body,
-                subject,
-                outcome,
-                self.log,
-                wakeup.newer if wakeup is not None else None,
-            )
-            if outcome.rollout is not None:
-                self._notify("rolled_out", subject, outcome.rollout)
-            if outcome.held is not None:
-                # The sync did its work, but the Secret keeps rolled-back content on purpose.
-                await self._failed(subject, outcome.held, outcome)
-                self._notify("failed", subject, outcome.held, seconds)
-                return self._retry_delay(subject, outcome.held)
-            await self._synced(subject, outcome)
-            self._notify("synced", subject, outcome, seconds)
-            self.failures = 0
-            return _jittered(outcome.spec.refresh_interval.total_seconds())
 
         seconds = time.monotonic() - started
         await self._failed(subject, error)
         self._notify("failed", subject, error, seconds)
         return self._retry_delay(subject, error)
+
+    async def _after_sync(
+        self, subject: Subject, outcome: Outcome, started: float, wakeup: Wakeup | None
+    ) -> float:
+        """Roll out what the sync changed, report it; returns the time to the next sync.
+
+        A failure in here comes after the Secret was written; the next sync plans the
+        restarts again from the markers, so none is lost.
+        """
+        seconds = time.monotonic() - started
+        written = "wrote the Secret" if outcome.applied.written else "nothing to write"
+        self.log.debug("Sync took %.3fs; %s", seconds, written)
+        if wakeup is not None:
+            wakeup.synced(outcome.synced.source_version)
+
+        outcome = await roll_out(
+            self.runtime.rollouts,
+            self.body,
+            subject,
+            outcome,
+            self.log,
+            wakeup.newer if wakeup is not None else None,
+        )
+        if outcome.rollout is not None:
+            self._notify("rolled_out", subject, outcome.rollout)
+
+        if outcome.held is not None:
+            # The sync did its work, but the Secret keeps rolled-back content on purpose.
+            await self._failed(subject, outcome.held, outcome)
+            self._notify("failed", subject, outcome.held, seconds)
+            return self._retry_delay(subject, outcome.held)
+
+        await self._synced(subject, outcome)
+        self._notify("synced", subject, outcome, seconds)
+        self.failures = 0
+        return _jittered(outcome.spec.refresh_interval.total_seconds())
 
     def _notify(self, what: str, *args: Any) -> None:
         """Tell every observer that listens for ``what``; reporting must never break syncing.

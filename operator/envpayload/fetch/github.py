@@ -118,9 +118,6 @@ class _Lru(Generic[K, V]):
             ):
                 self._total -= self._weight(self._items.popitem(last=False)[1])
 
-    def __len__(self) -> int:
-        return len(self._items)
-
 
 class KubeCredentialsReader:
     """Reads credentials Secrets through the Kubernetes API (the EnvPayload's namespace)."""

@@ -124,9 +124,6 @@ class GitHubClient:
             lazy=True,
         )
 
-    def close(self) -> None:
-        self.github.close()
-
     def get_raw(self, repository: str, path: str, ref: str, etag: str | None) -> RawFile | None:
         """The file's raw bytes, or None when it has not changed since ``etag``."""
         what = describe_file(repository, path, ref)

@@ -125,10 +125,7 @@ class AlertTracker:
 
     def observe(self, result: SyncResult) -> list[Alert]:
         """The alerts one sync's result calls for (often none)."""
-        key = (result.namespace, result.name)
-        memory = self._memory.get(key)
-        if memory is None:
-            memory = self._memory[key] = _Memory.from_status(result.previous_status)
+        memory = self._remembered(result.namespace, result.name, result.previous_status)
         now = self.clock()
 
         alerts = [
@@ -139,14 +136,19 @@ class AlertTracker:
         return alerts
 
     def observe_rollout(
-        self, namespace: str, name: str, seconds: float, workloads: Sequence[str]
+        self,
+        namespace: str,
+        name: str,
+        seconds: float,
+        workloads: Sequence[str],
+        previous_status: Mapping[str, Any],
     ) -> list[Alert]:
         """The alerts one finished rollout calls for: a slow one, once until fast again.
 
         ``workloads`` are names such as ``Deployment/web``. A rollout that failed is
         reported by :meth:`rollout_failed`, or, rolled back, as a failing sync.
         """
-        memory = self._memory.setdefault((namespace, name), _Memory())
+        memory = self._remembered(namespace, name, previous_status)
         slow = self._is_slow(seconds)
         reported, memory.slow_rollout = memory.slow_rollout, slow
         if not slow or reported:
@@ -182,6 +184,17 @@ class AlertTracker:
                 keys=keys,
             )
         ]
+
+    def _remembered(self, namespace: str, name: str, status: Mapping[str, Any]) -> _Memory:
+        """What was reported about the EnvPayload; at first, what its status shows.
+
+        Whichever report comes first after a start (a sync or a rollout) seeds it from
+        status, so a known failure is neither alerted again nor its recovery missed.
+        """
+        memory = self._memory.get((namespace, name))
+        if memory is None:
+            memory = self._memory[(namespace, name)] = _Memory.from_status(status)
+        return memory
 
     def forget(self, namespace: str, name: str) -> None:
         """The EnvPayload was deleted: nothing more to report about it."""

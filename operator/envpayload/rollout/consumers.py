@@ -44,9 +44,6 @@ class Consumption:
             return tuple(sorted(available))
         return tuple(sorted(self.keys.intersection(available)))
 
-    def describe(self) -> str:
-        return "all keys" if self.all_keys else ", ".join(sorted(self.keys))
-
 
 ALL_KEYS = Consumption(all_keys=True)
 

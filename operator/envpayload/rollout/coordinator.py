@@ -26,6 +26,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
+from typing import Any
 
 from envpayload.rollout.markers import Changes
 from envpayload.spec import WorkloadRef
@@ -107,7 +108,7 @@ class RestartCoordinator:
             batch = _Batch(changes=changes, due=due, result=loop.create_future())
             # Read the outcome even when every waiter went away, so asyncio does not
             # complain about an exception nobody retrieved.
-            batch.result.add_done_callback(_retrieve)
+            batch.result.add_done_callback(retrieve_result)
             self._pending[key] = batch
             task = loop.create_task(self._flush(key, batch))
             self._tasks.add(task)  # the loop keeps only weak references to tasks
@@ -162,6 +163,7 @@ class RestartCoordinator:
             del self._last[key]
 
 
-def _retrieve(future: asyncio.Future[Landed]) -> None:
+def retrieve_result(future: asyncio.Future[Any]) -> None:
+    """Read a result nobody waits for any more, so asyncio does not warn about it."""
     if not future.cancelled():
         future.exception()

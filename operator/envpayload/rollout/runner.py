@@ -37,7 +37,7 @@ from typing import Any, TypeVar
 
 from envpayload.errors import EnvPayloadError
 from envpayload.rollout.cluster import WorkloadAccessError, WorkloadApi, WorkloadGoneError
-from envpayload.rollout.coordinator import Landed, RestartCoordinator
+from envpayload.rollout.coordinator import Landed, RestartCoordinator, retrieve_result
 from envpayload.rollout.health import progress
 from envpayload.rollout.markers import restart_changes, revert_changes, settle_changes
 from envpayload.rollout.plan import NOTIFY, PAUSED, Decision, RolloutPlan
@@ -341,15 +341,9 @@ class _Run:
             waiter.cancel()
         if task.done():
             return task.result()
-        task.add_done_callback(_retrieve)
+        task.add_done_callback(retrieve_result)
         return None
 
     async def _in_executor(self, function: Callable[..., T], *args: object) -> T:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self.runner.executor, function, *args)
-
-
-def _retrieve(task: asyncio.Future[Any]) -> None:
-    """Read a result nobody waits for any more, so asyncio does not warn about it."""
-    if not task.cancelled():
-        task.exception()
