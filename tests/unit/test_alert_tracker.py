@@ -17,6 +17,18 @@ from envpayload.report.alerts import AlertKind, AlertTracker, SyncResult
 T0 = datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC)
 DAY = datetime.timedelta(days=1)
 
+# The status a previous operator left: failing since an hour before T0.
+FAILING_STATUS = {
+    "conditions": [
+        {
+            "type": "Ready",
+            "status": "False",
+            "reason": "InvalidPayload",
+            "lastTransitionTime": "2025-12-31T23:00:00Z",
+        }
+    ]
+}
+
 
 class Clock:
     def __init__(self, now: datetime.datetime = T0) -> None:
@@ -87,16 +99,7 @@ def test_a_different_failure_is_a_new_failing_state() -> None:
 
 
 def test_a_restarted_operator_knows_a_failure_from_status_and_alerts_only_the_recovery() -> None:
-    status = {
-        "conditions": [
-            {
-                "type": "Ready",
-                "status": "False",
-                "reason": "InvalidPayload",
-                "lastTransitionTime": "2025-12-31T23:00:00Z",
-            }
-        ]
-    }
+    status = FAILING_STATUS
     alerts = tracker()
 
     same = alerts.observe(
@@ -208,21 +211,11 @@ def test_long_key_lists_are_cut_and_counted() -> None:
 def test_a_rollout_reported_first_after_a_start_keeps_the_known_failure_in_mind() -> None:
     # A restarted operator whose first sync fixes a failing EnvPayload and restarts
     # workloads: the rollout is reported before the sync, and the recovery must alert.
-    failing = {
-        "conditions": [
-            {
-                "type": "Ready",
-                "status": "False",
-                "reason": "InvalidPayload",
-                "lastTransitionTime": "2025-12-31T23:00:00Z",
-            }
-        ]
-    }
     alerts = tracker()
 
-    alerts.observe_rollout("shop", "app", 5, ["Deployment/web"], failing)
+    alerts.observe_rollout("shop", "app", 5, ["Deployment/web"], FAILING_STATUS)
     recovered = alerts.observe(
-        SyncResult(namespace="shop", name="app", previous_status=failing, seconds=0.1)
+        SyncResult(namespace="shop", name="app", previous_status=FAILING_STATUS, seconds=0.1)
     )
 
     assert [a.kind for a in recovered] == [AlertKind.RECOVERED]
