@@ -20,6 +20,7 @@ from typing import Any, Final
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
+from envpayload.conventions import find_condition
 from envpayload.errors import EnvelopeError
 from envpayload.kube import describe_api_error
 from envpayload.sealing.envelope import read_header
@@ -83,7 +84,5 @@ def _settled(obj: Mapping[str, Any]) -> bool:
     """True when the EnvPayload is Ready at its current generation."""
     status = obj.get("status") or {}
     generation = (obj.get("metadata") or {}).get("generation")
-    ready: Mapping[str, Any] = next(
-        (c for c in status.get("conditions") or () if c.get("type") == "Ready"), {}
-    )
+    ready = find_condition(status, "Ready")
     return ready.get("status") == "True" and status.get("observedGeneration") == generation

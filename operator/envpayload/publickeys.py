@@ -24,9 +24,10 @@ from typing import Any, Final
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
+from envpayload.conventions import format_time
 from envpayload.errors import EnvPayloadError
 from envpayload.kube import describe_api_error
-from envpayload.sealing.keys import KeyFormatError, Keyset, PublicKey, format_time
+from envpayload.sealing.keys import KeyFormatError, Keyset, PublicKey
 
 PUBLIC_KEYS_CONFIGMAP: Final = "envpayload-sealing-keys"
 ACTIVE_ENTRY: Final = "active.pem"

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from envpayload.apply import Applied, apply_secret
+from envpayload.conventions import find_condition
 from envpayload.errors import EnvelopeError, EnvPayloadError, ReplayError, RolledBackError
 from envpayload.fetch import Fetched, Fetcher
 from envpayload.parse import parse_bytes
@@ -224,7 +225,7 @@ def _sealing_conditions(
     that is not sealed gets the condition only to clear one left from an earlier seal.
     """
     if opened is None:
-        if not any(c.get("type") == SEALING_KEY_RETIRED for c in previous.get("conditions") or ()):
+        if not find_condition(previous, SEALING_KEY_RETIRED):
             return ()
         status, reason, message = "False", "NotSealed", "the payload is not sealed"
     elif opened.retired_key:

@@ -51,11 +51,3 @@ def test_durations_and_ages_read_naturally() -> None:
     assert rotation.describe_age(datetime.timedelta(days=97, hours=3)) == "97 days"
     assert rotation.describe_age(datetime.timedelta(minutes=12)) == "12 minutes"
     assert rotation.describe_age(datetime.timedelta(seconds=70)) == "70 seconds"
-
-
-def test_timestamps_that_are_not_timestamps_read_as_none() -> None:
-    assert rotation.parse_timestamp("yesterday") is None
-    assert rotation.parse_timestamp(None) is None
-    assert rotation.parse_timestamp("2026-01-01T00:00:00Z") == datetime.datetime(
-        2026, 1, 1, tzinfo=datetime.UTC
-    )

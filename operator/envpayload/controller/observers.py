@@ -15,12 +15,12 @@ import datetime
 from collections.abc import Callable
 from typing import Any, Protocol
 
+from envpayload.conventions import parse_time
 from envpayload.errors import EnvPayloadError
 from envpayload.fetch import Fetched, Fetcher
 from envpayload.reconcile import Outcome, Subject
 from envpayload.report.alerts import Alert, AlertTracker, SyncResult
 from envpayload.report.metrics import Metrics
-from envpayload.report.rotation import parse_timestamp
 from envpayload.report.status import synced_status
 from envpayload.rollout.summary import RolloutReport, rolled_out_condition
 from envpayload.rollout.workloads import describe
@@ -77,7 +77,7 @@ class MetricsObserver:
 
     def failed(self, subject: Subject, error: EnvPayloadError, seconds: float) -> None:
         spec = _spec_or_none(subject)
-        last_change = parse_timestamp(subject.status.get("lastChangeTime"))
+        last_change = parse_time(subject.status.get("lastChangeTime"))
         self._metrics.failed(
             subject.namespace,
             subject.name,
@@ -126,7 +126,7 @@ class AlertObserver:
             seconds=seconds,
             error=error,
             keys=subject.status.get("keys") or (),
-            last_change=parse_timestamp(subject.status.get("lastChangeTime")),
+            last_change=parse_time(subject.status.get("lastChangeTime")),
             rotation_max_age=spec.rotation_max_age if spec else None,
         )
         self._send(result)
@@ -182,7 +182,7 @@ def _last_change_after(
 ) -> datetime.datetime | None:
     """``status.lastChangeTime`` as the worker writes it after this sync."""
     status: dict[str, Any] = synced_status(subject.status, outcome.synced, subject.generation, now)
-    return parse_timestamp(status.get("lastChangeTime"))
+    return parse_time(status.get("lastChangeTime"))
 
 
 def _spec_or_none(subject: Subject) -> EnvPayloadSpec | None:

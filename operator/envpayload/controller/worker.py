@@ -29,6 +29,7 @@ from kubernetes.client.exceptions import ApiException
 
 from envpayload.controller.rollouts import roll_out, with_rollout
 from envpayload.controller.runtime import Runtime
+from envpayload.conventions import find_condition
 from envpayload.errors import EnvPayloadError, RateLimitedError
 from envpayload.kube import describe_api_error
 from envpayload.reconcile import Outcome, Subject
@@ -284,7 +285,7 @@ class SyncLoop:
         self, subject: Subject, error: EnvPayloadError, outcome: Outcome | None = None
     ) -> None:
         self.failures += 1
-        previous_ready = _condition(subject.status, "Ready")
+        previous_ready = find_condition(subject.status, "Ready")
         now = datetime.datetime.now(datetime.UTC)
         status = failed_status(
             subject.status, error, subject.generation, now, _source_kind(subject)
@@ -314,8 +315,8 @@ class SyncLoop:
 
     def _post_sealing_key_retired(self, subject: Subject, status: Status) -> None:
         """One Event when the payload turns out to be sealed with a retired key."""
-        retired = _condition(status, events.SEALING_KEY_RETIRED)
-        before = _condition(subject.status, events.SEALING_KEY_RETIRED)
+        retired = find_condition(status, events.SEALING_KEY_RETIRED)
+        before = find_condition(subject.status, events.SEALING_KEY_RETIRED)
         if retired.get("status") == "True" and before.get("status") != "True":
             events.warning(self.body, events.SEALING_KEY_RETIRED, str(retired.get("message")))
 
@@ -368,10 +369,6 @@ def _patch_status(runtime: Runtime, subject: Subject, patch: dict[str, Any]) -> 
         patch,
         _content_type="application/merge-patch+json",
     )
-
-
-def _condition(status: Mapping[str, Any], type: str) -> Mapping[str, Any]:
-    return next((c for c in status.get("conditions") or () if c.get("type") == type), {})
 
 
 def _source_kind(subject: Subject) -> str | None:

@@ -16,8 +16,8 @@ from collections.abc import Callable
 from typing import Any, Final
 from urllib.parse import urlsplit
 
+from envpayload.conventions import format_time
 from envpayload.report.alerts import Alert
-from envpayload.report.status import timestamp
 
 GENERIC_SCHEMA: Final = "envpayload.io/alert/v1"
 
@@ -76,7 +76,7 @@ def generic(alert: Alert, cluster: str = "") -> Body:
         "details": alert.details,
         "keys": list(alert.keys),
         "facts": dict(alert.facts),
-        "time": timestamp(alert.time),
+        "time": format_time(alert.time),
     }
 
 
@@ -88,7 +88,7 @@ def slack(alert: Alert, cluster: str = "") -> Body:
     context += [f"*{_slack_escape(k)}:* {_slack_escape(v)}" for k, v in alert.facts]
     if cluster:
         context.append(f"*Cluster:* {_slack_escape(cluster)}")
-    context.append(timestamp(alert.time))
+    context.append(format_time(alert.time))
 
     return {
         "text": f"{_EMOJI[alert.severity]} {_slack_escape(alert.summary)}",
@@ -120,7 +120,7 @@ def teams(alert: Alert, cluster: str = "") -> Body:
     facts += [{"title": k, "value": v} for k, v in alert.facts]
     if cluster:
         facts.append({"title": "Cluster", "value": cluster})
-    facts.append({"title": "Time", "value": timestamp(alert.time)})
+    facts.append({"title": "Time", "value": format_time(alert.time)})
 
     card = {
         "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",

@@ -31,9 +31,9 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final, Literal
 
+from envpayload.conventions import find_condition, format_time, parse_time
 from envpayload.errors import EnvPayloadError
 from envpayload.report import rotation
-from envpayload.report.status import timestamp
 
 Clock = Callable[[], datetime.datetime]
 Severity = Literal["critical", "warning", "resolved"]
@@ -104,14 +104,12 @@ class _Memory:
     def from_status(cls, status: Mapping[str, Any]) -> _Memory:
         """What an earlier run of the operator had already reported, judged from status."""
         memory = cls()
-        ready: Mapping[str, Any] = next(
-            (c for c in status.get("conditions") or () if c.get("type") == "Ready"), {}
-        )
+        ready = find_condition(status, "Ready")
         if ready.get("status") == "False":
             memory.failing = str(ready.get("reason") or "SyncFailed")
-            memory.failing_since = rotation.parse_timestamp(ready.get("lastTransitionTime"))
+            memory.failing_since = parse_time(ready.get("lastTransitionTime"))
         if rotation.known_overdue(status):
-            memory.rotation_reported_for = rotation.parse_timestamp(status.get("lastChangeTime"))
+            memory.rotation_reported_for = parse_time(status.get("lastChangeTime"))
         return memory
 
 
@@ -278,11 +276,11 @@ class AlertTracker:
                 "warning",
                 (result.namespace, result.name),
                 f": credentials unchanged for {age}, longer than rotation.maxAge {limit}",
-                f"The payload last changed at {timestamp(last_change)}. Rotate the credentials "
+                f"The payload last changed at {format_time(last_change)}. Rotate the credentials "
                 "it holds and update the source.",
                 now,
                 keys=result.keys,
-                facts=(("Last change", timestamp(last_change)), ("Max age", limit)),
+                facts=(("Last change", format_time(last_change)), ("Max age", limit)),
             )
         ]
 

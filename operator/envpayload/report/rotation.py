@@ -15,22 +15,12 @@ import datetime
 from collections.abc import Mapping
 from typing import Any, Final
 
+from envpayload.conventions import find_condition, parse_time
 from envpayload.report.status import Status, set_condition
 
 CONDITION: Final = "RotationDue"
 OVERDUE: Final = "MaxAgeExceeded"
 WITHIN: Final = "WithinMaxAge"
-
-
-def parse_timestamp(text: object) -> datetime.datetime | None:
-    """A status timestamp (``2026-01-31T12:00:00Z``) as an aware datetime, or None."""
-    if not isinstance(text, str) or not text:
-        return None
-    try:
-        parsed = datetime.datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=datetime.UTC)
 
 
 def describe_duration(duration: datetime.timedelta) -> str:
@@ -60,7 +50,7 @@ def is_overdue(
 
 def condition(status: Mapping[str, Any]) -> Mapping[str, Any]:
     """The ``RotationDue`` condition in ``status``, or an empty mapping."""
-    return next((c for c in status.get("conditions") or () if c.get("type") == CONDITION), {})
+    return find_condition(status, CONDITION)
 
 
 def known_overdue(status: Mapping[str, Any]) -> bool:
@@ -81,7 +71,7 @@ def with_rotation(
     """
     result: Status = dict(status)
     last_change_text = status.get("lastChangeTime")
-    last_change = parse_timestamp(last_change_text)
+    last_change = parse_time(last_change_text)
     if last_change is None:
         return result
 

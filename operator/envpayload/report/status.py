@@ -17,6 +17,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from envpayload.conventions import find_condition, format_time
 from envpayload.errors import EnvPayloadError
 
 Status = dict[str, Any]
@@ -39,10 +40,6 @@ class Synced:
     rollouts: Sequence[Mapping[str, Any]] | None = None
 
 
-def timestamp(now: datetime.datetime) -> str:
-    return now.astimezone(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 def set_condition(
     conditions: Sequence[Mapping[str, Any]],
     *,
@@ -62,17 +59,14 @@ def set_condition(
         "reason": reason,
         "message": message,
         "observedGeneration": generation,
-        "lastTransitionTime": timestamp(now) if changed else previous["lastTransitionTime"],  # type: ignore[index]
+        "lastTransitionTime": format_time(now) if changed else previous["lastTransitionTime"],  # type: ignore[index]
     }
     others = [dict(c) for c in conditions if c.get("type") != type]
     return sorted([*others, condition], key=lambda c: (c["type"] != "Ready", c["type"]))
 
 
 def is_ready(status: Mapping[str, Any] | None) -> bool:
-    return any(
-        c.get("type") == "Ready" and c.get("status") == "True"
-        for c in (status or {}).get("conditions") or ()
-    )
+    return find_condition(status, "Ready").get("status") == "True"
 
 
 def synced_status(
@@ -110,8 +104,10 @@ def synced_status(
         "secretName": synced.secret_name,
         "sourceKind": synced.source_kind,
         "sourceVersion": synced.source_version,
-        "lastSyncTime": timestamp(now) if news else previous.get("lastSyncTime", timestamp(now)),
-        "lastChangeTime": timestamp(now)
+        "lastSyncTime": format_time(now)
+        if news
+        else previous.get("lastSyncTime", format_time(now)),
+        "lastChangeTime": format_time(now)
         if changed or "lastChangeTime" not in previous
         else previous["lastChangeTime"],
     }

@@ -197,7 +197,7 @@ class _Run:
             plan.secret_name,
             decision.fingerprint,
         )
-        result = self._result(decision, outcome=RESTARTED, restart_seconds=landed.at - self.started)
+        result = self._result(decision, outcome=RESTARTED)
         self.on_result(result)
         return decision, result, landed
 
@@ -222,8 +222,7 @@ class _Run:
                     message = "its pods take the new content when deleted (OnDelete)"
                     return replace(result, message=message)
                 if state.done:
-                    seconds = clock() - landed.at
-                    return replace(result, outcome=AVAILABLE, available_seconds=seconds)
+                    return replace(result, outcome=AVAILABLE)
                 if state.failure is not None:
                     return replace(result, outcome=FAILED, message=state.failure)
                 waiting_for = state.waiting_for
@@ -315,7 +314,6 @@ class _Run:
         *,
         outcome: str,
         message: str = "",
-        restart_seconds: float | None = None,
     ) -> WorkloadResult:
         return WorkloadResult(
             ref=decision.ref,
@@ -323,7 +321,6 @@ class _Run:
             keys=decision.keys,
             fingerprint=decision.fingerprint,
             time=self.runner.now(),
-            restart_seconds=restart_seconds,
             message=message,
         )
 

@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
+from envpayload.conventions import format_time
 from envpayload.rollout.workloads import describe
 from envpayload.spec import WorkloadRef
 
@@ -38,15 +39,13 @@ MAX_DESCRIBED: Final = 10
 
 @dataclass(frozen=True)
 class WorkloadResult:
-    """What happened to one consumer; durations in seconds, None when not reached."""
+    """What happened to one consumer, and when."""
 
     ref: WorkloadRef
     outcome: str
     keys: tuple[str, ...]
     fingerprint: str
     time: datetime.datetime
-    restart_seconds: float | None = None
-    available_seconds: float | None = None
     message: str = ""
 
     @property
@@ -158,6 +157,6 @@ def _entry(result: WorkloadResult) -> dict[str, Any]:
         "name": result.ref.name,
         "keys": list(result.keys),
         "fingerprint": result.fingerprint,
-        "time": result.time.astimezone(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "time": format_time(result.time),
         "outcome": result.outcome,
     }

@@ -28,6 +28,8 @@ from typing import Final
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
 
+from envpayload.conventions import TIME_FORMAT, format_time
+
 KEY_ID: Final = re.compile(r"[0-9a-f]{16}")
 
 # Keyring Secret entries holding a sealing key are named ``sealing-key.<id>``.
@@ -114,7 +116,7 @@ class SealingKey:
             document = json.loads(content)
             raw = base64.b64decode(document["privateKey"], validate=True)
             private = X25519PrivateKey.from_private_bytes(raw)
-            created = parse_time(document["created"])
+            created = _parse_created(document["created"])
         except (ValueError, KeyError, TypeError, binascii.Error):
             raise KeyFormatError(f"keyring entry {name} is not a sealing key") from None
         if key_id_of(private.public_key()) != key_id:
@@ -177,11 +179,7 @@ class Keyset:
         return max(now, active.created + datetime.timedelta(seconds=1))
 
 
-def format_time(moment: datetime.datetime) -> str:
-    return moment.astimezone(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def parse_time(text: str) -> datetime.datetime:
-    """Read a time written by :func:`format_time` (RFC 3339, UTC, whole seconds)."""
-    parsed = datetime.datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ")
+def _parse_created(text: str) -> datetime.datetime:
+    """Read a time written by :func:`format_time`, strictly: the keyring is ours alone."""
+    parsed = datetime.datetime.strptime(text, TIME_FORMAT)
     return parsed.replace(tzinfo=datetime.UTC)
