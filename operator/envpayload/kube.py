@@ -11,22 +11,12 @@ its models print every field, Secret data included. Neither may reach a log or a
 from __future__ import annotations
 
 import json
-import logging
 from dataclasses import dataclass
 from functools import cached_property
 
 from kubernetes import client, config
 from kubernetes.client.exceptions import ApiException
 from kubernetes.config.config_exception import ConfigException
-
-# These log request and response bodies at DEBUG, Secret data included.
-QUIET_LOGGERS = ("kubernetes", "urllib3", "github", "aiohttp.client")
-
-
-def quiet_chatty_loggers() -> None:
-    """Keep loggers that print bodies above DEBUG, whatever the operator's own level."""
-    for name in QUIET_LOGGERS:
-        logging.getLogger(name).setLevel(logging.INFO)
 
 
 def new_api_client(kubeconfig: str | None = None) -> client.ApiClient:

@@ -104,6 +104,30 @@ def test_render_applies_the_manifests_validation(
     assert "required keys are missing: DB_PASSWORD" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("command", ["validate", "render"])
+def test_a_sealed_envelope_is_refused_as_not_a_plain_payload(
+    command: str, files: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Both commands check what will be sealed; an envelope has no keys to check yet.
+    sealed = files / "sealed.env"
+    sealed.write_text("esv1.eyJraWQiOiJ4In0.AAAA\n")
+    args = {
+        "validate": ["validate", str(sealed)],
+        "render": ["render", "-f", str(files / "envpayload.yaml"), "--payload", str(sealed)],
+    }[command]
+
+    code: int | str | None
+    try:
+        code = main(args)
+    except SystemExit as exited:  # render fails through SystemExit, validate returns
+        code = exited.code
+
+    assert code == 1
+    assert f"{sealed}: it is a sealed envelope; {command} the plain payload" in (
+        capsys.readouterr().err
+    )
+
+
 def test_the_ci_commands_start_without_loading_the_operator(files: Path) -> None:
     # validate and render run in CI on every push: they must not pay for Kopf and the
     # Kubernetes client (about two seconds of imports).

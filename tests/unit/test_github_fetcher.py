@@ -7,11 +7,11 @@ from collections.abc import Iterator
 
 import pytest
 
+from envpayload.cli.common import quiet_chatty_loggers
 from envpayload.errors import SourceForbiddenError, SourceNotFoundError
 from envpayload.fetch.github import CredentialsSecret, GitHubFetcher, git_blob_sha
 from envpayload.github_api.client import GitHubClient
 from envpayload.github_api.credentials import Credentials
-from envpayload.kube import quiet_chatty_loggers
 from envpayload.spec import GitHubSource
 from tests.github_fake import FakeGitHub, blob_sha
 

@@ -24,7 +24,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
-from envpayload.cli.common import USAGE_ERROR, fail, help_text, read_input
+from envpayload.cli.common import (
+    USAGE_ERROR,
+    check_payload,
+    fail,
+    help_text,
+    quiet_chatty_loggers,
+    read_input,
+)
+from envpayload.conventions import format_time
 from envpayload.errors import EnvPayloadError, PayloadError, ValidationError
 from envpayload.github_api.actions import (
     SECRET_VALUE_LIMIT,
@@ -37,11 +45,8 @@ from envpayload.github_api.actions import (
 )
 from envpayload.github_api.client import GitHubClient
 from envpayload.github_api.credentials import TokenCredentials
-from envpayload.kube import quiet_chatty_loggers
-from envpayload.parse import parse_bytes
-from envpayload.sealing import is_sealed
 from envpayload.spec import SpecError, parse_duration
-from envpayload.validate import Rules, validate_payload
+from envpayload.validate import Rules
 
 DEFAULT_SECRET: Final = "PRODUCTION_ENV_FILE"  # noqa: S105 - a name, not a value
 # The secrets the deploy pipeline of the seed document needs.
@@ -133,15 +138,13 @@ def handle_push(args: argparse.Namespace) -> int:
     content = read_input(args.file)
     shown = "standard input" if args.file == "-" else args.file
 
-    if is_sealed(content):
-        fail(
-            f"{shown} is a sealed envelope; {args.name} holds the plain payload that CI "
-            "writes out as a .env file (commit sealed files to the repository instead)"
-        )
+    rules = Rules(required=tuple(args.require), allow_empty=not args.no_empty)
     try:
-        payload = parse_bytes(content)
-        report = validate_payload(
-            payload, Rules(required=tuple(args.require), allow_empty=not args.no_empty)
+        _, report = check_payload(
+            content,
+            rules,
+            if_sealed=f"it is a sealed envelope; {args.name} holds the plain payload that CI "
+            "writes out as a .env file (commit sealed files to the repository instead)",
         )
     except (PayloadError, ValidationError) as e:
         for problem in e.problems:
@@ -203,7 +206,7 @@ def handle_audit(args: argparse.Namespace) -> int:
 
     result = {
         "repository": args.repository,
-        "checkedAt": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "checkedAt": format_time(now),
         "maxAgeDays": round(max_age.total_seconds() / 86400, 2),
         "secrets": rows,
         "otherSecrets": sorted({s.name for s in secrets} - set(expected)),
@@ -240,7 +243,7 @@ def _secret_rows(
             age = now - changed if changed else None
             row.update(
                 scope=secret.scope,
-                updatedAt=changed.strftime("%Y-%m-%dT%H:%M:%SZ") if changed else None,
+                updatedAt=format_time(changed) if changed else None,
                 ageDays=age.days if age is not None else None,
             )
             if age is None or age > max_age:

@@ -13,13 +13,11 @@ from typing import Any
 
 import yaml
 
-from envpayload.cli.common import USAGE_ERROR, fail, help_text, read_input
+from envpayload.cli.common import USAGE_ERROR, check_payload, fail, help_text, read_input
 from envpayload.errors import PayloadError, ValidationError
-from envpayload.parse import parse_bytes
 from envpayload.render import Owner, redact_secret, render_secret
-from envpayload.sealing import is_sealed
 from envpayload.spec import KIND, SpecError, read_spec
-from envpayload.validate import Rules, validate_payload
+from envpayload.validate import Rules
 
 PLACEHOLDER_UID = "<assigned by the apiserver>"
 
@@ -58,21 +56,16 @@ def handle(args: argparse.Namespace) -> int:
     except (SpecError, KeyError) as e:
         fail(f"{args.filename}: {e}", USAGE_ERROR)
 
-    content = read_input(args.payload)
-    if is_sealed(content):
-        fail(
-            "the payload is a sealed envelope; render the plain payload before sealing it",
-            USAGE_ERROR,
-        )
+    rules = Rules(
+        required=spec.validation.required,
+        allow_empty=spec.validation.allow_empty,
+        file_key=spec.target.file_key,
+    )
     try:
-        payload = parse_bytes(content)
-        validate_payload(
-            payload,
-            Rules(
-                required=spec.validation.required,
-                allow_empty=spec.validation.allow_empty,
-                file_key=spec.target.file_key,
-            ),
+        payload, _ = check_payload(
+            read_input(args.payload),
+            rules,
+            if_sealed="it is a sealed envelope; render the plain payload before sealing it",
         )
     except (PayloadError, ValidationError) as e:
         fail(f"{args.payload}: {e}")

@@ -16,7 +16,7 @@ from typing import Any
 
 import kopf
 
-from envpayload.cli.common import USAGE_ERROR, fail, help_text
+from envpayload.cli.common import USAGE_ERROR, fail, help_text, quiet_chatty_loggers
 from envpayload.controller import handlers  # noqa: F401 - importing registers the Kopf handlers
 from envpayload.controller.keys import KeyUpkeep
 from envpayload.controller.observers import AlertObserver, CountingFetcher, MetricsObserver
@@ -31,7 +31,7 @@ from envpayload.fetch.secret_ref import SecretRefFetcher
 from envpayload.github_api.client import GitHubClient
 from envpayload.github_api.credentials import Credentials
 from envpayload.keyring import KeyringStore
-from envpayload.kube import Clients, new_api_client, quiet_chatty_loggers
+from envpayload.kube import Clients, new_api_client
 from envpayload.publickeys import PublicKeys
 from envpayload.reconcile import Reconciler
 from envpayload.report.alert_formats import choose_format

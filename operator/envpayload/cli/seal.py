@@ -23,14 +23,19 @@ from typing import Any
 
 import yaml
 
-from envpayload.cli.common import USAGE_ERROR, add_operator_namespace, fail, help_text, read_input
+from envpayload.cli.common import (
+    USAGE_ERROR,
+    add_operator_namespace,
+    check_payload,
+    fail,
+    help_text,
+    read_input,
+)
 from envpayload.errors import PayloadError, ValidationError
-from envpayload.parse import parse_bytes
-from envpayload.sealing import is_sealed
 from envpayload.sealing.envelope import MAX_SERIAL, SCOPES, seal
 from envpayload.sealing.keys import KeyFormatError, PublicKey
 from envpayload.spec import API_VERSION, KIND
-from envpayload.validate import Rules, validate_payload
+from envpayload.validate import Rules
 
 
 def register(commands: Any) -> None:
@@ -73,10 +78,8 @@ def handle(args: argparse.Namespace) -> int:
         fail("give the payload with --file, or pipe it to standard input", USAGE_ERROR)
     content = read_input(args.file)
 
-    if is_sealed(content):
-        fail(f"{where} is already a sealed envelope")
     try:
-        report = validate_payload(parse_bytes(content), Rules())
+        _, report = check_payload(content, Rules(), if_sealed="it is already a sealed envelope")
     except (PayloadError, ValidationError) as e:
         for problem in e.problems:
             print(f"{where}: {problem}", file=sys.stderr)

@@ -12,11 +12,9 @@ import json
 import sys
 from typing import Any
 
-from envpayload.cli.common import help_text, read_input
+from envpayload.cli.common import check_payload, help_text, read_input
 from envpayload.errors import PayloadError, ValidationError
-from envpayload.parse import parse_bytes
-from envpayload.sealing import is_sealed
-from envpayload.validate import Rules, validate_payload
+from envpayload.validate import Rules
 
 
 def register(commands: Any) -> None:
@@ -45,20 +43,14 @@ def register(commands: Any) -> None:
 
 
 def handle(args: argparse.Namespace) -> int:
-    content = read_input(args.file)
-    if is_sealed(content):
-        return _finish(
-            args,
-            ok=False,
-            problems=["the file is a sealed envelope; validate the payload before sealing it"],
-        )
+    rules = Rules(
+        required=tuple(args.require), allow_empty=not args.no_empty, file_key=args.file_key
+    )
     try:
-        payload = parse_bytes(content)
-        report = validate_payload(
-            payload,
-            Rules(
-                required=tuple(args.require), allow_empty=not args.no_empty, file_key=args.file_key
-            ),
+        _, report = check_payload(
+            read_input(args.file),
+            rules,
+            if_sealed="it is a sealed envelope; validate the plain payload before sealing it",
         )
     except (PayloadError, ValidationError) as e:
         return _finish(args, ok=False, problems=list(e.problems))

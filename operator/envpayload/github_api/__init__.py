@@ -15,6 +15,6 @@ what an operator needs around it and PyGithub leaves to its callers:
   behind a small protocol so an operator-wide metrics object can take them.
 
 NB: at DEBUG level PyGithub logs whole response bodies, file contents included. The
-``github`` logger is kept at INFO by :func:`envpayload.kube.quiet_chatty_loggers`, which
-the operator and the ``github`` commands call at start.
+``github`` logger is kept at INFO by :func:`envpayload.cli.common.quiet_chatty_loggers`,
+which the operator and the ``github`` commands call at start.
 """
