@@ -82,6 +82,8 @@ class Repo:
     branches: dict[str, list[Commit]] = field(default_factory=dict)
     environments: set[str] = field(default_factory=set)
     secrets: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
+    # Secrets its organisation shares with it; None for a repository owned by a user.
+    organization_secrets: dict[str, dict[str, Any]] | None = None
     permissions: dict[str, Any] = field(
         default_factory=lambda: {"enabled": True, "allowed_actions": "selected"}
     )
@@ -223,6 +225,12 @@ class FakeGitHub:
             store = repo.secrets.setdefault(environment, {})
             store[name] = {"value": value, "created_at": updated, "updated_at": updated}
 
+    def share_organization_secret(self, full_name: str, name: str, *, updated: float) -> None:
+        with self._lock:
+            repo = self.repos[full_name.lower()]
+            shared = repo.organization_secrets = repo.organization_secrets or {}
+            shared[name] = {"value": "org", "created_at": updated, "updated_at": updated}
+
     def fail(
         self,
         status: int,
@@ -356,6 +364,10 @@ class FakeGitHub:
         if rest[:2] == ["actions", "permissions"] and method == "GET":
             document = repo.workflow_permissions if rest[2:] == ["workflow"] else repo.permissions
             return self._json(200, document)
+        if rest == ["actions", "organization-secrets"] and method == "GET":
+            if repo.organization_secrets is None:
+                return self._json(404, {"message": "Not Found", "documentation_url": DOCS})
+            return self._secret_listing(repo.organization_secrets)
         if rest[:2] == ["actions", "secrets"]:
             return self._secrets(repo, "", rest[2:], method, body)
         if rest[:1] == ["environments"] and len(rest) >= 3 and rest[2] == "secrets":
@@ -407,6 +419,19 @@ class FakeGitHub:
             200, [{"sha": c.sha, "commit": {"message": "change"}} for c in touched[:per_page]]
         )
 
+    def _secret_listing(
+        self, store: dict[str, dict[str, Any]]
+    ) -> tuple[int, dict[str, str], bytes]:
+        listing = [
+            {
+                "name": name,
+                "created_at": _stamp(s["created_at"]),
+                "updated_at": _stamp(s["updated_at"]),
+            }
+            for name, s in sorted(store.items())
+        ]
+        return self._json(200, {"total_count": len(listing), "secrets": listing})
+
     def _secrets(
         self, repo: Repo, environment: str, rest: list[str], method: str, body: bytes
     ) -> tuple[int, dict[str, str], bytes]:
@@ -415,15 +440,7 @@ class FakeGitHub:
             key = base64.b64encode(bytes(self.secrets_key.public_key)).decode()
             return self._json(200, {"key_id": self.secrets_key_id, "key": key})
         if not rest and method == "GET":
-            listing = [
-                {
-                    "name": name,
-                    "created_at": _stamp(s["created_at"]),
-                    "updated_at": _stamp(s["updated_at"]),
-                }
-                for name, s in sorted(store.items())
-            ]
-            return self._json(200, {"total_count": len(listing), "secrets": listing})
+            return self._secret_listing(store)
         if len(rest) == 1 and method == "PUT":
             document = json.loads(body)
             if document.get("key_id") != self.secrets_key_id:

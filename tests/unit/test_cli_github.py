@@ -230,6 +230,48 @@ def test_environment_secrets_count_when_asked_for(github: FakeGitHub) -> None:
     assert result["secrets"][0]["scope"] == "environment production"
 
 
+def test_a_secret_the_organisation_shares_counts_unless_the_repository_shadows_it(
+    github: FakeGitHub,
+) -> None:
+    github.share_organization_secret(REPO, "DEPLOY_KEY", updated=time.time() - 200 * DAY)
+    github.share_organization_secret(REPO, "SIGNING_KEY", updated=time.time() - DAY)
+    rotated(github, 1, "DEPLOY_KEY")
+
+    code, result = audit("--expect", "DEPLOY_KEY", "--expect", "SIGNING_KEY")
+
+    assert code == 0
+    scopes = {row["name"]: (row["scope"], row["status"]) for row in result["secrets"]}
+    assert scopes == {
+        "DEPLOY_KEY": ("repository", "ok"),
+        "SIGNING_KEY": ("organization", "ok"),
+    }
+
+
+def test_a_stale_organisation_secret_is_a_finding(github: FakeGitHub) -> None:
+    github.share_organization_secret(REPO, "SIGNING_KEY", updated=time.time() - 200 * DAY)
+
+    code, result = audit("--expect", "SIGNING_KEY")
+
+    assert code == 1
+    assert result["secrets"][0]["scope"] == "organization"
+    assert [f["kind"] for f in result["findings"]] == ["SecretNotRotated"]
+
+
+def test_unreadable_organisation_secrets_fail_the_audit(
+    github: FakeGitHub, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Only 404 means "no organisation"; a refusal must not pass for "nothing shared".
+    github.share_organization_secret(REPO, "SIGNING_KEY", updated=time.time())
+    github.fail(403, "Resource not accessible", path_contains="/organization-secrets")
+
+    code = run("github", "audit", "--repository", REPO, "--expect", "SIGNING_KEY")
+
+    assert code == 1
+    assert "listing the organisation secrets shared with acme/shop: HTTP 403" in (
+        capsys.readouterr().err
+    )
+
+
 def test_loose_actions_permissions_are_findings(github: FakeGitHub) -> None:
     rotated(github, 1, "DEPLOY_KEY")
     repo = github.repos[REPO]

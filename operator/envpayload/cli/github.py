@@ -4,8 +4,9 @@ Teams keep the plain payload in the Actions secret ``PRODUCTION_ENV_FILE``, whic
 deploy workflow writes out as ``.env.production``. ``push-secret`` writes that secret
 from a ``.env`` file, verbatim (newlines and all), but only after the same strict
 parsing and validation the operator applies, and never past GitHub's 48 KB limit.
-``audit`` checks that a repository holds the secrets its pipeline expects, that they
-were rotated within the rotation period, and how its Actions permissions are set.
+``audit`` checks that a repository holds the secrets its pipeline expects (its own, or
+shared by its organisation), that they were rotated within the rotation period, and how
+its Actions permissions are set.
 
 Both take ``--repository OWNER/NAME``, read a token from ``GITHUB_TOKEN`` and the API
 base URL from ``--base-url`` or ``GITHUB_API_URL`` (GitHub Enterprise Server:
@@ -39,6 +40,7 @@ from envpayload.github_api.actions import (
     ActionsPermissions,
     SecretInfo,
     actions_permissions,
+    list_organization_secrets,
     list_secrets,
     push_secret,
     secret_name_problem,
@@ -188,7 +190,10 @@ def handle_audit(args: argparse.Namespace) -> int:
     now = datetime.datetime.now(datetime.UTC)
 
     try:
-        secrets = list_secrets(client, args.repository)
+        # Lowest level last: GitHub lets an environment's secret shadow the repository's,
+        # and the repository's shadow the organisation's.
+        secrets = list_organization_secrets(client, args.repository)
+        secrets += list_secrets(client, args.repository)
         if args.environment:
             secrets += list_secrets(client, args.repository, args.environment)
     except EnvPayloadError as e:
@@ -231,7 +236,7 @@ def _secret_rows(
     """One row per expected secret; missing and stale ones are added to ``findings``."""
     rows: list[dict[str, Any]] = []
     for name in expected:
-        # An environment's secret takes precedence over the repository's of that name.
+        # The last one found is the one workflows see (see handle_audit).
         found = [s for s in secrets if s.name == name]
         secret = found[-1] if found else None
         row: dict[str, Any] = {"name": name, "scope": None, "updatedAt": None, "ageDays": None}

@@ -3,8 +3,8 @@
 Writing a secret: PyGithub fetches the repository's (or environment's) public key and
 seals the value with it (a libsodium sealed box) before the PUT, so the value leaves this
 machine encrypted for GitHub only. Reading: secret names with their creation and update
-times (GitHub never returns values), and the two Actions permission documents that have
-no PyGithub wrapper.
+times (GitHub never returns values), including those an organisation shares with the
+repository, and the two Actions permission documents that have no PyGithub wrapper.
 """
 
 from __future__ import annotations
@@ -15,6 +15,10 @@ import urllib.parse
 from dataclasses import dataclass
 from typing import Any, Final
 
+from github.PaginatedList import PaginatedList
+from github.Secret import Secret
+
+from envpayload.errors import SourceNotFoundError
 from envpayload.github_api.client import GitHubClient
 
 # GitHub's documented limit for one secret value: 48 KB.
@@ -43,7 +47,7 @@ class SecretInfo:
     name: str
     created_at: datetime.datetime | None
     updated_at: datetime.datetime | None
-    scope: str  # "repository" or "environment NAME"
+    scope: str  # "organization", "repository" or "environment NAME"
 
 
 @dataclass(frozen=True)
@@ -73,12 +77,7 @@ def push_secret(
 
 
 def list_secrets(client: GitHubClient, repository: str, environment: str = "") -> list[SecretInfo]:
-    """The Actions secrets of the repository, or of one of its environments.
-
-    TODO(organisation secrets): secrets shared from the organisation
-    (GET /repos/{owner}/{repo}/actions/organization-secrets) are not listed yet, so an
-    expected secret kept only there is reported missing; add them as their own scope.
-    """
+    """The Actions secrets of the repository, or of one of its environments."""
     repo = client.github.get_repo(repository)
     if environment:
         scope = f"environment {environment}"
@@ -91,15 +90,25 @@ def list_secrets(client: GitHubClient, repository: str, environment: str = "") -
         listing = client.call(
             f"listing the secrets of {repository}", lambda: list(repo.get_secrets())
         )
-    return [
-        SecretInfo(
-            name=secret.name,
-            created_at=_aware(secret.created_at),
-            updated_at=_aware(secret.updated_at),
-            scope=scope,
+    return _infos(listing, scope)
+
+
+def list_organization_secrets(client: GitHubClient, repository: str) -> list[SecretInfo]:
+    """The organisation's Actions secrets that workflows of ``repository`` can read.
+
+    A repository owned by a user has none: GitHub answers 404, read here as an empty list.
+    """
+    # PyGithub lists these for an organisation, not for a repository: the same listing
+    # machinery, pointed at the repository's endpoint.
+    url = f"/repos/{urllib.parse.quote(repository, safe='/')}/actions/organization-secrets"
+    shared = PaginatedList(Secret, client.github.requester, url, None, list_item="secrets")
+    try:
+        listing = client.call(
+            f"listing the organisation secrets shared with {repository}", lambda: list(shared)
         )
-        for secret in listing
-    ]
+    except SourceNotFoundError:
+        return []
+    return _infos(listing, "organization")
 
 
 def actions_permissions(client: GitHubClient, repository: str) -> ActionsPermissions:
@@ -118,6 +127,18 @@ def actions_permissions(client: GitHubClient, repository: str) -> ActionsPermiss
         default_workflow_permissions=str(workflow.get("default_workflow_permissions") or ""),
         can_approve_pull_request_reviews=bool(workflow.get("can_approve_pull_request_reviews")),
     )
+
+
+def _infos(listing: list[Secret], scope: str) -> list[SecretInfo]:
+    return [
+        SecretInfo(
+            name=secret.name,
+            created_at=_aware(secret.created_at),
+            updated_at=_aware(secret.updated_at),
+            scope=scope,
+        )
+        for secret in listing
+    ]
 
 
 def _aware(moment: datetime.datetime | None) -> datetime.datetime | None:
