@@ -117,6 +117,16 @@ def test_the_header_says_in_clear_which_key_scope_and_serial(key: SealingKey) ->
     assert (header.key_id, header.scope, header.serial) == (key.id, "namespace", 42)
 
 
+def test_the_header_is_read_without_decoding_the_ciphertext(key: SealingKey) -> None:
+    # Key-usage scans read headers only; a damaged body is the opener's business.
+    prefix, header, _ = sealed(key, serial=9).split(b".")
+
+    assert read_header(b".".join((prefix, header, b"!not base64!"))).serial == 9
+    for broken in (prefix + b"." + header, b"esv2." + header + b".AAAA", b"esv1..AAAA"):
+        with pytest.raises(EnvelopeError, match=re.escape(OPEN_FAILED)):
+            read_header(broken)
+
+
 def test_two_seals_of_the_same_payload_differ(key: SealingKey) -> None:
     # A fresh ephemeral key per envelope: equal payloads are not recognisable as equal.
     assert sealed(key) != sealed(key)
