@@ -23,7 +23,7 @@ from kubernetes.client.exceptions import ApiException
 from envpayload.conventions import find_condition
 from envpayload.errors import EnvelopeError
 from envpayload.kube import describe_api_error
-from envpayload.sealing.envelope import read_header
+from envpayload.sealing.envelope import HEADER_SPAN, read_header
 from envpayload.sealing.lifecycle import KeyUsage
 from envpayload.spec import GROUP, PLURAL, VERSION
 
@@ -76,7 +76,9 @@ def _key_ids(obj: Mapping[str, Any]) -> set[str]:
     sealed = inline.get("sealed")
     if isinstance(sealed, str):
         with contextlib.suppress(EnvelopeError):  # a malformed envelope needs no key
-            ids.add(read_header(sealed.encode("ascii", errors="replace")).key_id)
+            # The CRD's pattern allows no leading whitespace: the header is at the start.
+            head = sealed[:HEADER_SPAN].encode("ascii", errors="replace")
+            ids.add(read_header(head).key_id)
     return ids
 
 

@@ -16,6 +16,7 @@ from envpayload.errors import EnvelopeError
 from envpayload.sealing import envelope
 from envpayload.sealing.envelope import (
     MAX_ENVELOPE,
+    MAX_HEADER,
     MAX_PLAINTEXT,
     MAX_SERIAL,
     OPEN_FAILED,
@@ -122,7 +123,14 @@ def test_the_header_is_read_without_decoding_the_ciphertext(key: SealingKey) -> 
     prefix, header, _ = sealed(key, serial=9).split(b".")
 
     assert read_header(b".".join((prefix, header, b"!not base64!"))).serial == 9
-    for broken in (prefix + b"." + header, b"esv2." + header + b".AAAA", b"esv1..AAAA"):
+    assert read_header(b" \r\n" + b".".join((prefix, header, b"AAAA"))).serial == 9
+    too_long = b"A" * (MAX_HEADER + 1)
+    for broken in (
+        prefix + b"." + header,
+        b"esv2." + header + b".AAAA",
+        b"esv1..AAAA",
+        b"esv1." + too_long + b".AAAA",
+    ):
         with pytest.raises(EnvelopeError, match=re.escape(OPEN_FAILED)):
             read_header(broken)
 

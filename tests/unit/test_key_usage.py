@@ -6,7 +6,7 @@ import datetime
 from typing import Any
 
 from envpayload.keyusage import usage_of
-from envpayload.sealing.envelope import seal
+from envpayload.sealing.envelope import MAX_PLAINTEXT, MAX_SERIAL, seal
 from envpayload.sealing.keys import SealingKey
 
 T0 = datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC)
@@ -80,3 +80,16 @@ def test_a_malformed_inline_envelope_names_no_key() -> None:
 
     assert usage.complete
     assert dict(usage.users) == {}
+
+
+def test_the_largest_envelope_names_its_key() -> None:
+    # The scan reads only the start of an envelope; the header must be all there.
+    key = SealingKey.generate(T0)
+    largest = b"A=" + b"x" * (MAX_PLAINTEXT - 2)
+    envelope = seal(
+        largest, key.public, scope="strict", serial=MAX_SERIAL, namespace="prod", name="a"
+    )
+
+    usage = usage_of([envpayload("a", sealed=envelope)])
+
+    assert usage.users == {key.id: frozenset({"prod/a"})}
