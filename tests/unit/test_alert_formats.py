@@ -58,7 +58,7 @@ def test_the_generic_body_follows_its_documented_schema() -> None:
         "name": "app",
         "reason": "ValidationFailed",
         "summary": "EnvPayload shop/app is failing: ValidationFailed",
-        "details": "required key STRIPE_KEY is missing; key A<B> is invalid The Secret keeps "
+        "details": "required key STRIPE_KEY is missing; key A<B> is invalid. The Secret keeps "
         "its last good content until this is fixed.",
         "keys": [],
         "facts": {"Retrying": "after a change"},

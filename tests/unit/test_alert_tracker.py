@@ -65,6 +65,16 @@ def test_a_failure_alerts_once_however_often_it_is_retried() -> None:
     assert retries == [[]] * 5
 
 
+def test_the_failure_and_what_it_means_read_as_two_sentences() -> None:
+    (without_stop,) = tracker().observe(failed(PayloadError(["line 3: no '='"])))
+    (with_stop,) = tracker().observe(failed(SourceError("GitHub did not answer.")))
+
+    assert without_stop.details == (
+        "line 3: no '='. The Secret keeps its last good content until this is fixed."
+    )
+    assert with_stop.details.startswith("GitHub did not answer. The Secret keeps")
+
+
 def test_a_recovery_alerts_once_and_says_what_failed_and_for_how_long() -> None:
     clock = Clock()
     alerts = tracker(clock)

@@ -213,7 +213,8 @@ class AlertTracker:
                     "critical",
                     where,
                     f" is failing: {error.reason}" + (f" (was {was})" if was else ""),
-                    f"{error} The Secret keeps its last good content until this is fixed.",
+                    f"{_full_stop(str(error))} The Secret keeps its last good content until "
+                    "this is fixed.",
                     now,
                     reason=error.reason,
                     facts=(("Retrying", "yes" if error.retryable else "after a change"),),
@@ -335,6 +336,11 @@ def _alert(
         keys=_shown(keys),
         facts=facts,
     )
+
+
+def _full_stop(text: str) -> str:
+    """``text`` ending as a sentence, so a sentence can follow it."""
+    return text if text.endswith((".", "!", "?")) else f"{text}."
 
 
 def _shown(keys: Sequence[str]) -> tuple[str, ...]:
