@@ -50,6 +50,8 @@ class Applied:
     """What applying did. ``previous`` is the live data before (base64), for rollback.
 
     ``withheld``: ``before_write`` cancelled the write; ``current`` is the live data.
+    ``resource_version``: the Secret's version after the write (None when nothing was
+    written), so the watch event that echoes the write can be told from someone else's.
     """
 
     secret_name: str
@@ -59,6 +61,7 @@ class Applied:
     previous: Mapping[str, str] | None = field(default=None, repr=False)
     current: Mapping[str, str] = field(default_factory=dict, repr=False)
     withheld: bool = False
+    resource_version: str | None = None
 
 
 def apply_secret(
@@ -107,10 +110,11 @@ def apply_secret(
         )
         # Keys written by another field manager (a Secret adopted from `kubectl create`)
         # survive an apply; remove the ones the payload no longer has.
+        assert result.metadata is not None
+        version = str(result.metadata.resource_version)
         extra = sorted(set(result.data or {}) - set(desired_data))
         if extra:
-            assert result.metadata is not None
-            _remove_keys(core, name, namespace, str(result.metadata.resource_version), extra)
+            version = _remove_keys(core, name, namespace, version, extra)
     except ApiException as e:
         raise ApplyError(f"writing Secret {name} failed: {describe_api_error(e)}") from None
 
@@ -122,6 +126,7 @@ def apply_secret(
         changed_keys=changed,
         previous=previous,
         current=desired_data,
+        resource_version=version,
     )
 
 
@@ -172,15 +177,18 @@ def _matches(live: Any, desired: dict[str, Any], owner: Owner) -> bool:
 
 def _remove_keys(
     core: client.CoreV1Api, name: str, namespace: str, version: str, keys: list[str]
-) -> None:
+) -> str:
+    """Remove ``keys`` from the Secret at ``version``; returns its version after."""
     # The test op makes the removal fail rather than race with a concurrent writer.
     patch: list[dict[str, Any]] = [
         {"op": "test", "path": "/metadata/resourceVersion", "value": version}
     ]
     patch += [{"op": "remove", "path": f"/data/{_pointer(key)}"} for key in keys]
-    core.patch_namespaced_secret(
+    result = core.patch_namespaced_secret(
         name, namespace, patch, _content_type="application/json-patch+json"
     )
+    assert result.metadata is not None
+    return str(result.metadata.resource_version)
 
 
 def _pointer(key: str) -> str:

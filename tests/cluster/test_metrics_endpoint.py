@@ -7,6 +7,7 @@ import json
 import os
 import signal
 import socket
+import time
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,8 @@ CANARY = "canary-52d1e0b4-never-print-me"
 
 
 METRICS_PORT = free_port()
+# Kopf delivers a watch event a tenth of a second after it arrives; two seconds is ample.
+ECHO_WINDOW = 2.0
 
 
 @pytest.fixture
@@ -109,6 +112,32 @@ def test_metrics_scraped_over_http_show_syncs_failures_and_times(
         ),
         what="the series to go",
     )
+
+
+def test_the_watch_event_of_the_operators_own_write_brings_no_extra_sync(
+    operator: RunningOperator,
+    core: client.CoreV1Api,
+    custom: client.CustomObjectsApi,
+    namespace: str,
+) -> None:
+    write_source(core, namespace, "app-env", "API_KEY=1\n")
+    apply_envpayload(custom, namespace, "app", {"source": {"secretRef": {"name": "app-env"}}})
+    wait_for_ready(custom, namespace, "app")
+    payload = {"namespace": namespace, "name": "app"}
+
+    def syncs(result: str) -> float:
+        scraped = samples(get(METRICS_PORT, "/metrics")[1])
+        return value(scraped, "envpayload_syncs_total", **payload, result=result) or 0
+
+    time.sleep(ECHO_WINDOW)  # the wake-ups of the creation settle first
+    unchanged, changed = syncs("unchanged"), syncs("changed")
+
+    write_source(core, namespace, "app-env", "API_KEY=2\n")
+    wait_for(lambda: syncs("changed") > changed, what="the sync of the new source")
+    time.sleep(ECHO_WINDOW)  # the target Secret's watch event arrives well within this
+
+    # One sync for one change: the write's echo found the loop knowing its version.
+    assert (syncs("changed"), syncs("unchanged")) == (changed + 1, unchanged)
 
 
 def test_json_logs_are_one_object_a_line_and_carry_no_values(

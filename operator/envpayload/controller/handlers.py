@@ -162,5 +162,7 @@ async def secret_changed(
     version = source_version(str(meta.get("resourceVersion")))
     for reader in links.get((READS, namespace, name), ()):
         wakeups.wake(namespace, reader, f"source Secret {name} changed", version=version)
+    # The echo of a loop's own write is no news (see Wakeup); a deletion always is.
+    target = "deleted" if kwargs.get("type") == "DELETED" else str(meta.get("resourceVersion"))
     for writer in links.get((WRITES, namespace, name), ()):
-        wakeups.wake(namespace, writer, f"target Secret {name} changed")
+        wakeups.wake(namespace, writer, f"target Secret {name} changed", target_version=target)

@@ -68,10 +68,31 @@ class Wakeup:
     reasons: set[str] = field(default_factory=set)
     newer: asyncio.Event = field(default_factory=asyncio.Event)
     current: str | None = None
+    # The target Secret's resourceVersion after the loop's last write: the watch event
+    # that echoes it needs no sync.
+    own_write: str | None = None
     _new_spec: bool = False
     _versions: set[str] = field(default_factory=set)
+    # Pending wake-ups: the target versions they announced, and whether any other came.
+    _target_versions: set[str] = field(default_factory=set)
+    _other_pending: bool = False
 
-    def wake(self, reason: str, *, newer: bool = False, version: str | None = None) -> None:
+    def wake(
+        self,
+        reason: str,
+        *,
+        newer: bool = False,
+        version: str | None = None,
+        target_version: str | None = None,
+    ) -> None:
+        """Wake the loop; ``target_version`` marks a change of the Secret it writes."""
+        if target_version is not None:
+            if target_version == self.own_write:
+                return
+            # Perhaps the echo of a write whose version the loop does not know yet.
+            self._target_versions.add(target_version)
+        else:
+            self._other_pending = True
         self.reasons.add(reason)
         self.event.set()
         self._new_spec = self._new_spec or newer
@@ -79,11 +100,23 @@ class Wakeup:
             self._versions.add(version)
         self._judge()
 
+    def wrote(self, version: str) -> None:
+        """The loop wrote its target Secret at ``version``; that write's echo is no news.
+
+        The echo can come before the sync is done: if nothing else is pending, it is
+        forgotten here, so the loop does not sync again to find nothing to do.
+        """
+        self.own_write = version
+        self._target_versions.discard(version)
+        if self.reasons and not self._target_versions and not self._other_pending:
+            self.take()
+
     def take(self) -> set[str]:
         reasons, self.reasons = self.reasons, set()
         self.event.clear()
         self.newer.clear()
         self._new_spec, self._versions = False, set()
+        self._target_versions, self._other_pending = set(), False
         return reasons
 
     def synced(self, version: str) -> None:
@@ -126,15 +159,17 @@ class Wakeups:
         *,
         newer: bool = False,
         version: str | None = None,
+        target_version: str | None = None,
     ) -> bool:
         """Wake the loop of one EnvPayload; False when it has none running.
 
         ``newer``: the wake-up brings a new spec; ``version``: the source version it
-        announces (see :class:`Wakeup`).
+        announces; ``target_version``: the version of the Secret the loop writes, which
+        is no news when it is the loop's own write (see :class:`Wakeup`).
         """
         wakeup = self._loops.get((namespace, name))
         if wakeup is not None:
-            wakeup.wake(reason, newer=newer, version=version)
+            wakeup.wake(reason, newer=newer, version=version, target_version=target_version)
         return wakeup is not None
 
 
@@ -217,6 +252,8 @@ class SyncLoop:
         self.log.debug("Sync took %.3fs; %s", seconds, written)
         if wakeup is not None:
             wakeup.synced(outcome.synced.source_version)
+            if outcome.applied.resource_version is not None:
+                wakeup.wrote(outcome.applied.resource_version)
 
         outcome = await roll_out(
             self.runtime.rollouts,
