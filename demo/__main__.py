@@ -162,7 +162,7 @@ def seal_a_payload(demo: Demo) -> None:
     sealed = seal_for_shop(demo, PRODUCTION_ENV_FILE, "> shop-sealed.yaml")
     envelope = next(line for line in sealed.splitlines() if "esv1." in line).strip()
     demo.say(f"shop-sealed.yaml holds one line of ciphertext: {envelope[:60]}...")
-    demo.kubectl("create", "-f", "-", stdin=sealed)
+    demo.kubectl("create", "-f", "-", stdin=sealed, stdin_from="shop-sealed.yaml")
     demo.wait_ready("shop-sealed")
     demo.kubectl("get", "envpayload", "shop-sealed")
     first_key = demo.status("shop-sealed")["sealingKeyId"]
@@ -170,8 +170,8 @@ def seal_a_payload(demo: Demo) -> None:
 
     demo.step("8. Key rotation: new payloads are sealed with a new key, old ones still open")
     demo.cli("keys", "rotate")
-    resealed = seal_for_shop(demo, ROTATED_ENV_FILE, "| kubectl replace -f -")
-    demo.kubectl("replace", "-f", "-", stdin=resealed)
+    resealed = seal_for_shop(demo, ROTATED_ENV_FILE, "> shop-sealed.yaml")
+    demo.kubectl("replace", "-f", "-", stdin=resealed, stdin_from="shop-sealed.yaml")
     demo.wait_for(
         lambda: demo.status("shop-sealed").get("sealingKeyId") != first_key, "the new key"
     )

@@ -129,9 +129,19 @@ class Demo:
     def say(self, text: str) -> None:
         print(text, flush=True)
 
-    def kubectl(self, *args: str, namespaced: bool = True, stdin: str | None = None) -> str:
+    def kubectl(
+        self,
+        *args: str,
+        namespaced: bool = True,
+        stdin: str | None = None,
+        stdin_from: str | None = None,
+    ) -> str:
+        """Run kubectl against the plane, printing it as a user types it.
+
+        ``stdin_from`` names the file the printed command reads ``stdin`` from.
+        """
         argv = [self.kubectl_path, *(["-n", self.namespace] if namespaced else []), *args]
-        shown = " ".join(["kubectl", *argv[1:]])
+        shown = " ".join(["kubectl", *argv[1:], *([f"< {stdin_from}"] if stdin_from else [])])
         print(f"$ {shown}", flush=True)
         env = {**os.environ, "KUBECONFIG": str(self.plane.kubeconfig)}
         result = subprocess.run(
