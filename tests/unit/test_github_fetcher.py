@@ -61,15 +61,31 @@ def source(github: FakeGitHub, ref: str = "", credentials: str = "gh") -> GitHub
     )
 
 
-def test_the_source_version_names_the_blob_and_the_commit(github: FakeGitHub) -> None:
+def test_the_source_version_of_a_plain_file_names_its_commit_only(
+    github: FakeGitHub, caplog: pytest.LogCaptureFixture
+) -> None:
+    # The blob SHA of a plain file is a hash of the payload: a guess could be tested on it.
     commit = github.commit(REPO, PATH, "API_KEY=one\n")
+
+    with caplog.at_level(logging.DEBUG, logger="envpayload"):
+        fetched = fetcher().fetch(NAMESPACE, source(github))
+
+    assert fetched.content == b"API_KEY=one\n"
+    assert fetched.version == f"commit:{commit}"
+    assert fetched.where == f"GitHub {REPO}:{PATH}@default branch"
+    assert blob_sha(b"API_KEY=one\n") not in caplog.text
+
+
+def test_the_source_version_of_a_sealed_file_names_the_blob_and_the_commit(
+    github: FakeGitHub,
+) -> None:
+    # A sealed file's blob SHA hashes ciphertext; the content here only needs the prefix.
+    envelope = b"esv1.aGVhZGVy.Y2lwaGVydGV4dA\n"
+    commit = github.commit(REPO, PATH, envelope.decode())
 
     fetched = fetcher().fetch(NAMESPACE, source(github))
 
-    assert fetched.content == b"API_KEY=one\n"
-    blob = blob_sha(b"API_KEY=one\n")
-    assert fetched.version == f"blob:{blob} commit:{commit}"
-    assert fetched.where == f"GitHub {REPO}:{PATH}@default branch"
+    assert fetched.version == f"blob:{blob_sha(envelope)} commit:{commit}"
 
 
 def test_the_blob_sha_is_computed_as_git_does() -> None:

@@ -9,9 +9,11 @@ the last answer, the file's git blob SHA, the commit that last changed it, and t
 - 200 with the same blob SHA: the ETag changed but the file did not (ETags are tied to
   the token, and a GitHub App's token changes every hour); nothing more is asked;
 - 200 with a new blob SHA: the file changed; one more request finds the commit that
-  changed it, and ``blob:<sha> commit:<sha>`` becomes the source version in status.
+  changed it, which becomes the source version in status (``commit:<sha>``).
 
-The blob SHA is computed from the bytes the way git does, so it needs no request.
+The blob SHA is computed from the bytes the way git does, so it needs no request. It is
+shown (``blob:<sha> commit:<sha>``) only for a sealed file: the SHA-1 of a plain file
+would let anyone who can read the EnvPayload test guesses of its content.
 
 Credentials come from a Secret in the EnvPayload's namespace (keys: ``token``, or
 ``appId``, ``installationId``, ``privateKey``); one client per Secret version is kept,
@@ -39,6 +41,7 @@ from envpayload.fetch import Fetched
 from envpayload.github_api.client import GitHubClient, describe_file
 from envpayload.github_api.credentials import Credentials, read_credentials
 from envpayload.kube import describe_api_error
+from envpayload.sealing import is_sealed
 from envpayload.spec import GitHubSource, Source
 
 # A sealed envelope of the largest payload a Secret can hold (1 MiB) is about 1.4 MB.
@@ -75,6 +78,15 @@ def git_blob_sha(content: bytes) -> str:
     """The SHA git gives ``content`` stored as a blob (what GitHub reports as ``sha``)."""
     header = f"blob {len(content)}\0".encode()
     return hashlib.sha1(header + content, usedforsecurity=False).hexdigest()
+
+
+def file_version(content: bytes, blob: str, commit: str | None) -> str:
+    """The source version of a file: its commit, and its blob SHA when it is sealed.
+
+    The blob SHA of a sealed file hashes ciphertext; of a plain file, the payload itself.
+    """
+    version = f"commit:{commit or 'unknown'}"
+    return f"blob:{blob} {version}" if is_sealed(content) else version
 
 
 @dataclass(frozen=True)
@@ -191,14 +203,14 @@ class GitHubFetcher:
             )
         blob = git_blob_sha(raw.content)
         if known is not None and known.blob == blob:
-            logger.debug("%s has a new ETag but the same blob %s", where, blob)
+            logger.debug("%s has a new ETag but the same content", where)
             self._files.put(key, _Known(raw.etag, blob, known.fetched))
             return known.fetched
 
         commit = github.last_commit(source.repository, source.path, source.ref)
         fetched = Fetched(
             content=raw.content,
-            version=f"blob:{blob} commit:{commit or 'unknown'}",
+            version=file_version(raw.content, blob, commit),
             where=where,
         )
         self._files.put(key, _Known(raw.etag, blob, fetched))
