@@ -51,3 +51,5 @@ def test_durations_and_ages_read_naturally() -> None:
     assert rotation.describe_age(datetime.timedelta(days=97, hours=3)) == "97 days"
     assert rotation.describe_age(datetime.timedelta(minutes=12)) == "12 minutes"
     assert rotation.describe_age(datetime.timedelta(seconds=70)) == "70 seconds"
+    assert rotation.describe_age(datetime.timedelta(seconds=1.5)) == "1 second"
+    assert rotation.describe_age(datetime.timedelta(milliseconds=300)) == "less than a second"

@@ -38,7 +38,9 @@ def describe_age(age: datetime.timedelta) -> str:
     for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
         if seconds >= 2 * size:
             return f"{seconds // size} {unit}s"
-    return f"{seconds} seconds"
+    if seconds < 1:
+        return "less than a second"  # a fix that lands at once: "0 seconds" reads as a bug
+    return "1 second" if seconds == 1 else f"{seconds} seconds"
 
 
 def is_overdue(
