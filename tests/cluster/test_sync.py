@@ -119,6 +119,27 @@ def test_a_key_removed_from_the_payload_leaves_the_secret(
     )
 
 
+def test_a_hand_edited_or_deleted_target_secret_is_put_right_within_seconds(
+    operator: RunningOperator,
+    core: client.CoreV1Api,
+    custom: client.CustomObjectsApi,
+    namespace: str,
+) -> None:
+    # An hour between refreshes: only the watch of the target Secret can bring it back.
+    start_synced(core, custom, namespace, "API_KEY=k-123\n", refreshInterval="1h")
+    wanted = {"API_KEY": "k-123"}
+
+    core.patch_namespaced_secret(
+        "app", namespace, {"stringData": {"API_KEY": "edited", "EXTRA": "added"}}
+    )
+    wait_for(lambda: secret_values(core, namespace, "app") == wanted, timeout=10, what="repair")
+
+    core.delete_namespaced_secret("app", namespace)
+    wait_for(
+        lambda: secret_values(core, namespace, "app") == wanted, timeout=10, what="re-creation"
+    )
+
+
 def test_the_file_key_stores_the_payload_verbatim(
     operator: RunningOperator,
     core: client.CoreV1Api,
