@@ -73,5 +73,5 @@ def main() -> None:
 
     print(
         "\nThe overhead is base64 (4/3 of the ciphertext), 48 bytes of HPKE (encapsulated key"
-        "\nand tag) and about 80 characters of prefix and header."
+        "\nand tag) and about 95 characters of prefix and header."
     )

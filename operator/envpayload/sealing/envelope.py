@@ -4,12 +4,13 @@
 
     esv1.<header>.<ciphertext>
 
-Both parts are unpadded base64url. The header is canonical JSON with exactly three
-fields, ``{"kid":"<key id>","scope":"strict","serial":<n>}``: which operator key opens
-it, where it may be opened, and a serial that only grows (replay protection). The
-ciphertext is HPKE (RFC 9180) base mode, X25519 + HKDF-SHA256 + AES-256-GCM, from the
-``cryptography`` package: a fresh ephemeral key per envelope, so there is no nonce to
-manage, and 48 bytes of overhead.
+Both parts are unpadded base64url. The header is canonical JSON with exactly four
+fields, ``{"kid":"<key id>","len":<n>,"scope":"strict","serial":<n>}``: which operator
+key opens it, how many bytes of ciphertext follow (so a cut anywhere is refused before
+any cryptography), where it may be opened, and a serial that only grows (replay
+protection). The ciphertext is HPKE (RFC 9180) base mode, X25519 + HKDF-SHA256 +
+AES-256-GCM, from the ``cryptography`` package: a fresh ephemeral key per envelope, so
+there is no nonce to manage, and 48 bytes of overhead.
 
 HPKE's ``info`` binds the ciphertext to its context: the exact header text, and, as the
 scope asks, the namespace and name of the EnvPayload being reconciled. Changing one
@@ -83,10 +84,16 @@ class Header:
     key_id: str
     scope: Scope
     serial: int
+    length: int  # bytes of ciphertext (HPKE's encapsulated key, ciphertext and tag)
 
     def encode(self) -> bytes:
         """The one canonical form: sorted keys, no spaces."""
-        fields = {"kid": self.key_id, "scope": self.scope, "serial": self.serial}
+        fields = {
+            "kid": self.key_id,
+            "len": self.length,
+            "scope": self.scope,
+            "serial": self.serial,
+        }
         return json.dumps(fields, sort_keys=True, separators=(",", ":")).encode("ascii")
 
 
@@ -125,9 +132,11 @@ def seal(
             f"the payload is {len(plaintext)} bytes, over the limit of {MAX_PLAINTEXT}"
         )
 
-    header_segment = _b64encode(Header(key.id, scope, serial).encode())
+    header = Header(key.id, scope, serial, length=len(plaintext) + HPKE_OVERHEAD)
+    header_segment = _b64encode(header.encode())
     info = _info(header_segment, scope, namespace, name)
     ciphertext = SUITE.encrypt(plaintext, key.key, info=info)
+    assert len(ciphertext) == header.length, "HPKE's overhead is not what the header says"
     return b".".join((ENVELOPE_PREFIX[:-1], header_segment, _b64encode(ciphertext))).decode()
 
 
@@ -145,6 +154,10 @@ def parse_envelope(content: bytes) -> Envelope:
         raise EnvelopeError(OPEN_FAILED)
 
     header = _decode_header(_b64decode(header_segment))
+    # Canonical base64 has one length per byte count: a body cut short (or lengthened)
+    # anywhere no longer matches the header, and is refused before decoding it.
+    if len(body_segment) != _b64_length(header.length):
+        raise EnvelopeError(OPEN_FAILED)
     return Envelope(header, header_segment, _b64decode(body_segment))
 
 
@@ -188,19 +201,22 @@ def _decode_header(raw: bytes) -> Header:
         fields = json.loads(raw.decode("ascii"))
     except (UnicodeDecodeError, ValueError, RecursionError):
         raise EnvelopeError(OPEN_FAILED) from None
-    if not isinstance(fields, dict) or set(fields) != {"kid", "scope", "serial"}:
+    if not isinstance(fields, dict) or set(fields) != {"kid", "len", "scope", "serial"}:
         raise EnvelopeError(OPEN_FAILED)
 
-    key_id, scope, serial = fields["kid"], fields["scope"], fields["serial"]
+    key_id, length = fields["kid"], fields["len"]
+    scope, serial = fields["scope"], fields["serial"]
     if not (
         isinstance(key_id, str)
         and KEY_ID.fullmatch(key_id)
+        and type(length) is int
+        and HPKE_OVERHEAD <= length <= MAX_PLAINTEXT + HPKE_OVERHEAD
         and scope in SCOPES
         and type(serial) is int
         and 0 <= serial <= MAX_SERIAL
     ):
         raise EnvelopeError(OPEN_FAILED)
-    header = Header(key_id, scope, serial)
+    header = Header(key_id, scope, serial, length)
 
     # One envelope, one spelling: reordered fields, spaces, escapes or leading zeros are
     # refused, so an envelope's text is a faithful identity (the inline version marker).
