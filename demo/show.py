@@ -58,7 +58,16 @@ class Demo:
         self._core, self._custom = client.CoreV1Api(api), client.CustomObjectsApi(api)
         self._apps = client.AppsV1Api(api)
 
-        self.kubectl("apply", "-f", str(self.repo / "manifests/crds"), namespaced=False)
+        # Server-side: the CRD may have been created by the tests, without the annotation
+        # that client-side apply expects (kubectl would warn about it).
+        self.kubectl(
+            "apply",
+            "--server-side",
+            "--force-conflicts",
+            "-f",
+            str(self.repo / "manifests/crds"),
+            namespaced=False,
+        )
         self._ensure_namespace(OPERATOR_NAMESPACE)
         self.operator_log.unlink(missing_ok=True)
         self.alerts.start()
