@@ -156,6 +156,25 @@ def test_json_logs_are_one_object_a_line_and_carry_no_values(
     assert any(r.get("object", {}).get("name") == "app" for r in records)
 
 
+def test_text_logs_name_the_envpayload_each_line_is_about(
+    plane: ControlPlane,
+    crd: str,
+    core: client.CoreV1Api,
+    custom: client.CustomObjectsApi,
+    namespace: str,
+    tmp_path: Path,
+) -> None:
+    with operator_with(plane, namespace, tmp_path / "operator.log", {}) as operator:
+        write_source(core, namespace, "app-env", "API_KEY=1\n")
+        apply_envpayload(custom, namespace, "app", {"source": {"secretRef": {"name": "app-env"}}})
+        wait_for_ready(custom, namespace, "app")
+
+        # Lines like "Sync took 0.03s" say nothing of the object: the prefix must.
+        syncs = [line for line in operator.logs().splitlines() if "Sync took" in line]
+        assert syncs
+        assert all(f"[{namespace}/app] Sync took" in line for line in syncs)
+
+
 def test_the_liveness_endpoint_answers_while_the_operator_runs_and_not_when_it_hangs(
     operator: RunningOperator,
 ) -> None:

@@ -108,9 +108,12 @@ def handle(args: argparse.Namespace) -> int:
     except SettingsError as e:
         fail(str(e), USAGE_ERROR)
 
+    # log_prefix=None: text lines about an EnvPayload start with its "[namespace/name]"
+    # (kopf.configure leaves it out by default); JSON lines carry it as "object".
     kopf.configure(
         verbose=args.verbose,
         log_format=kopf.LogFormat.JSON if settings.log_format == "json" else kopf.LogFormat.FULL,
+        log_prefix=None,
     )
     quiet_chatty_loggers()
     logging.getLogger("kopf.objects").addFilter(_drop_routine_successes)
