@@ -19,6 +19,9 @@ Credentials come from a Secret in the EnvPayload's namespace (keys: ``token``, o
 ``appId``, ``installationId``, ``privateKey``); one client per Secret version is kept,
 so a GitHub App's installation token and a rate-limit cool-down are shared by every
 EnvPayload that uses the same Secret, and a changed Secret takes effect at once.
+
+NB: to notice that change, every poll reads the credentials Secret (one GET). Taking its
+version from the operator's watch of Secrets instead is not built.
 """
 
 from __future__ import annotations

@@ -15,6 +15,11 @@ with the baselines it just recorded; a sync that writes nothing lists them when 
 
 Executing the plan (restarts, waiting for health) is the controller's job, on the event
 loop, through ``runner.RolloutRunner``; nothing here waits.
+
+NB: every sync therefore lists the namespace's Deployments, StatefulSets and DaemonSets
+(three LISTs), even a refresh that finds nothing new. A shared watch cache of workloads
+is missing: it would have to be at least as fresh as the markers this operator just
+patched, or a crash-safe plan could restart a workload twice.
 """
 
 from __future__ import annotations
