@@ -5,7 +5,9 @@ manager, so a key that leaves the payload also leaves the Secret (a merge patch 
 keep it). Before writing, the live Secret is read for three reasons:
 
 - ownership: a Secret the operator did not create is only taken over with
-  ``target.adopt``; otherwise :class:`ConflictError` and nothing is written;
+  ``target.adopt``; otherwise :class:`ConflictError` and nothing is written. A Secret
+  that another EnvPayload writes is never taken over, not even with ``adopt``: two
+  EnvPayloads writing one Secret would undo each other's writes, each waking the other;
 - idempotence: when the live Secret already matches, nothing is written at all, so a
   refresh of unchanged content costs one read and no write;
 - the change set: comparing before and after names the keys that changed, which decides
@@ -77,11 +79,8 @@ def apply_secret(
     name, namespace = meta["name"], meta["namespace"]
     live = _read(core, name, namespace)
 
-    if live is not None and not _is_managed_by(live, owner) and not adopt:
-        raise ConflictError(
-            f"Secret {name} already exists and is not managed by this EnvPayload; "
-            "set spec.target.adopt to take it over"
-        )
+    if live is not None and not _is_managed_by(live, owner):
+        _check_adoptable(live, name, adopt)
 
     desired_data: dict[str, str] = desired["data"]
     previous: dict[str, str] | None = None if live is None else dict(live.data or {})
@@ -152,6 +151,22 @@ def _read(core: client.CoreV1Api, name: str, namespace: str) -> Any:
         if e.status == 404:
             return None
         raise ApplyError(f"reading Secret {name} failed: {describe_api_error(e)}") from None
+
+
+def _check_adoptable(live: Any, name: str, adopt: bool) -> None:
+    """Raise ConflictError unless ``adopt`` may take over the live Secret ``name``."""
+    writer = (live.metadata.labels or {}).get(OWNER_LABEL)
+    if writer:
+        raise ConflictError(
+            f"Secret {name} is written by EnvPayload {writer}; one Secret can have one "
+            f"EnvPayload (if {writer} is gone, remove the label {OWNER_LABEL} from the "
+            "Secret to adopt it)"
+        )
+    if not adopt:
+        raise ConflictError(
+            f"Secret {name} already exists and is not managed by this EnvPayload; "
+            "set spec.target.adopt to take it over"
+        )
 
 
 def _is_managed_by(live: Any, owner: Owner) -> bool:

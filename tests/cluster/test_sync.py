@@ -250,6 +250,28 @@ def test_adopt_takes_over_an_unmanaged_secret_with_exactly_the_payloads_keys(
     )
 
 
+def test_a_secret_another_envpayload_writes_is_not_taken_over_even_with_adopt(
+    operator: RunningOperator,
+    core: client.CoreV1Api,
+    custom: client.CustomObjectsApi,
+    namespace: str,
+) -> None:
+    start_synced(core, custom, namespace, "A=1\n")
+    written = secret_version(core, namespace, "app")
+
+    # A copied manifest whose target name was not changed.
+    write_source(core, namespace, "copy-env", "A=2\n")
+    copy = {"source": {"secretRef": {"name": "copy-env"}}, "target": {"name": "app", "adopt": True}}
+    apply_envpayload(custom, namespace, "copy", copy)
+
+    obj = wait_for_ready(custom, namespace, "copy", status="False", reason="Conflict")
+    assert "written by EnvPayload app" in ready_condition(obj)["message"]
+    settle(3)  # no tug of war: neither EnvPayload writes the Secret again
+    assert secret_values(core, namespace, "app") == {"A": "1"}
+    assert secret_version(core, namespace, "app") == written
+    assert ready_condition(get_envpayload(custom, namespace, "app"))["status"] == "True"
+
+
 def test_a_malformed_payload_keeps_the_last_good_secret_and_names_the_line(
     operator: RunningOperator,
     core: client.CoreV1Api,
