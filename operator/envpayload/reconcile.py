@@ -25,7 +25,13 @@ from typing import Any
 
 from envpayload.apply import Applied, apply_secret
 from envpayload.conventions import find_condition
-from envpayload.errors import EnvelopeError, EnvPayloadError, ReplayError, RolledBackError
+from envpayload.errors import (
+    ConflictError,
+    EnvelopeError,
+    EnvPayloadError,
+    ReplayError,
+    RolledBackError,
+)
 from envpayload.fetch import Fetched, Fetcher
 from envpayload.parse import parse_bytes
 from envpayload.render import Owner, render_secret
@@ -95,6 +101,12 @@ class Reconciler:
     def sync(self, subject: Subject) -> Outcome:
         """Bring the target Secret in line with the source; raise EnvPayloadError if not."""
         spec = read_spec(subject.name, subject.spec)
+        if spec.writes_its_source:
+            # Only reachable with an older CRD: applying would overwrite the payload.
+            raise ConflictError(
+                f"the target Secret {spec.target.name} is the source Secret; "
+                "set spec.target.name to another name"
+            )
 
         fetched = self._fetchers[spec.source_kind].fetch(subject.namespace, spec.source)
         opened, plaintext = self._open(subject, spec, fetched)

@@ -111,6 +111,12 @@ class EnvPayloadSpec:
     allow_older_serial: bool = False
 
     @property
+    def writes_its_source(self) -> bool:
+        """True when the target Secret is the source Secret (the CRD refuses that too)."""
+        source = self.source
+        return isinstance(source, SecretRefSource) and source.name == self.target.name
+
+    @property
     def source_kind(self) -> SourceKind:
         if isinstance(self.source, SecretRefSource):
             return "secretRef"

@@ -61,6 +61,31 @@ def test_a_refresh_interval_below_ten_seconds_is_refused(
 
 
 @pytest.mark.parametrize(
+    ("source", "target"),
+    [("app", {}), ("app", {"name": ""}), ("app-env", {"name": "app-env"})],
+    ids=["default target", "empty target name", "target named as the source"],
+)
+def test_a_target_that_is_the_source_secret_is_refused(
+    crd: str, custom: client.CustomObjectsApi, namespace: str, source: str, target: dict[str, str]
+) -> None:
+    # The EnvPayload is called "app", which is also its target's name by default.
+    spec = {"source": {"secretRef": {"name": source}}, "target": target}
+    assert "the target Secret must not be the source Secret" in refusal(custom, namespace, spec)
+
+
+def test_a_target_other_than_the_source_is_accepted(
+    crd: str, custom: client.CustomObjectsApi, namespace: str
+) -> None:
+    create(
+        custom,
+        namespace,
+        {"source": {"secretRef": {"name": "app"}}, "target": {"name": "app-secrets"}},
+    )
+
+    assert get_envpayload(custom, namespace, "app")["spec"]["target"]["name"] == "app-secrets"
+
+
+@pytest.mark.parametrize(
     "spec",
     [
         {"source": {"secretRef": {"name": "Not_A_Name"}}},

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 import pytest
 
@@ -28,6 +29,21 @@ def test_defaults_fill_an_almost_empty_spec() -> None:
     assert spec.rotation_max_age == timedelta(days=90)
     assert (spec.rollout.mode, spec.rollout.strategy) == ("Auto", "Parallel")
     assert spec.validation.allow_empty is True
+
+
+@pytest.mark.parametrize(
+    ("name", "spec", "writes_its_source"),
+    [
+        ("app", {"source": {"secretRef": {"name": "app"}}}, True),
+        ("x", {"source": {"secretRef": {"name": "env"}}, "target": {"name": "env"}}, True),
+        ("app", {"source": {"secretRef": {"name": "app"}}, "target": {"name": "app-env"}}, False),
+        ("app", {"source": {"inline": {"sealed": "esv1.x"}}}, False),
+    ],
+)
+def test_a_target_that_is_the_source_secret_is_recognised(
+    name: str, spec: dict[str, Any], writes_its_source: bool
+) -> None:
+    assert read_spec(name, spec).writes_its_source is writes_its_source
 
 
 def test_each_source_kind_is_read() -> None:
