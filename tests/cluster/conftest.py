@@ -21,7 +21,7 @@ from kubernetes import client, config
 
 from localplane.operator import RunningOperator
 from localplane.plane import ControlPlane, PlaneError
-from tests.cluster.envpayloads import install_crd
+from tests.cluster.envpayloads import install_crd, release_envpayloads
 from tests.support import IN_CI
 
 REPO = Path(__file__).resolve().parents[2]
@@ -66,12 +66,17 @@ def apps(api_client: client.ApiClient) -> client.AppsV1Api:
 
 
 @pytest.fixture
-def namespace(request: pytest.FixtureRequest, core: client.CoreV1Api) -> Iterator[str]:
+def namespace(
+    request: pytest.FixtureRequest, core: client.CoreV1Api, custom: client.CustomObjectsApi
+) -> Iterator[str]:
     """A fresh namespace named after the test, deleted afterwards (without waiting)."""
     stem = re.sub(r"[^a-z0-9]+", "-", request.node.name.lower()).strip("-")[:40].strip("-")
     name = f"{stem}-{secrets.token_hex(3)}"
     core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=name)))
     yield name
+    # The test's operator has stopped by now (it was set up after the namespace): nothing
+    # would remove Kopf's finalizer, and the namespace would stay Terminating for good.
+    release_envpayloads(custom, name)
     core.delete_namespace(name)
 
 

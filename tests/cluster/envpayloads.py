@@ -178,3 +178,26 @@ def epoch(stamp: str) -> float:
 def settle(seconds: float) -> None:
     """Give the operator time to do something it should not do (before asserting it did not)."""
     time.sleep(seconds)
+
+
+def release_envpayloads(custom: client.CustomObjectsApi, namespace: str) -> None:
+    """Drop Kopf's finalizer from every EnvPayload in ``namespace``, for want of an operator.
+
+    docs/install.md gives the same recipe with kubectl. Without the CRD, nothing to do.
+    """
+    try:
+        listed: Any = custom.list_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL)
+    except ApiException as e:
+        if e.status == 404:
+            return
+        raise
+    for item in listed["items"]:
+        if item["metadata"].get("finalizers"):
+            custom.patch_namespaced_custom_object(
+                GROUP,
+                VERSION,
+                namespace,
+                PLURAL,
+                item["metadata"]["name"],
+                {"metadata": {"finalizers": None}},
+            )
