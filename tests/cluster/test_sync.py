@@ -346,6 +346,24 @@ def test_a_missing_source_is_reported_and_picked_up_when_it_appears(
     wait_for_ready(custom, namespace, "app", timeout=10)
 
 
+def test_a_source_key_that_is_not_there_is_reported_with_the_keys_that_are(
+    operator: RunningOperator,
+    core: client.CoreV1Api,
+    custom: client.CustomObjectsApi,
+    namespace: str,
+) -> None:
+    # `kubectl create secret generic app-env --from-file=.env.production` names the key
+    # after the file, not ".env".
+    write_source(core, namespace, "app-env", "A=1\n", key=".env.production")
+    apply_envpayload(custom, namespace, "app", {"source": SOURCE})
+
+    obj = wait_for_ready(custom, namespace, "app", status="False", reason="SourceNotFound")
+    assert ready_condition(obj)["message"] == (
+        "Secret app-env key .env: no such key; the Secret has .env.production "
+        "(set spec.source.secretRef.key)"
+    )
+
+
 def test_a_source_in_another_namespace_is_refused(
     operator: RunningOperator,
     core: client.CoreV1Api,

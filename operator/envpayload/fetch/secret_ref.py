@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import base64
 import binascii
+from collections.abc import Mapping
+from typing import Final
 
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
@@ -17,6 +19,9 @@ from envpayload.errors import SourceError, SourceForbiddenError, SourceNotFoundE
 from envpayload.fetch import Fetched
 from envpayload.kube import describe_api_error
 from envpayload.spec import SecretRefSource, Source
+
+# Key names a "no such key" message lists (names only: a Secret's keys are not secret).
+MAX_KEYS_NAMED: Final = 10
 
 
 class SecretRefFetcher:
@@ -42,15 +47,25 @@ class SecretRefFetcher:
                 raise SourceForbiddenError(f"{where}: {describe_api_error(e)}") from None
             raise SourceError(f"{where}: {describe_api_error(e)}") from None
 
-        encoded = (secret.data or {}).get(source.key)
+        data = secret.data or {}
+        encoded = data.get(source.key)
         if encoded is None:
-            raise SourceNotFoundError(f"{where}: the Secret has no such key")
+            raise SourceNotFoundError(f"{where}: {_missing_key(data)}")
         try:
             content = base64.b64decode(encoded, validate=True)
         except (binascii.Error, ValueError):
             raise SourceError(f"{where}: the value is not valid base64") from None
         version = secret.metadata.resource_version if secret.metadata else None
         return Fetched(content=content, version=source_version(str(version)), where=where)
+
+
+def _missing_key(data: Mapping[str, object]) -> str:
+    """Why the key is not there, naming the keys that are (`--from-file` picks the name)."""
+    if not data:
+        return "the Secret has no keys at all"
+    names = sorted(data)
+    shown = ", ".join(names[:MAX_KEYS_NAMED]) + (", ..." if len(names) > MAX_KEYS_NAMED else "")
+    return f"no such key; the Secret has {shown} (set spec.source.secretRef.key)"
 
 
 def source_version(resource_version: str) -> str:
