@@ -13,6 +13,12 @@ consumers must restart, decided from content on every sync), and carrying the pl
 
 It is synchronous on purpose: the Kubernetes and GitHub clients block, so the controller
 runs each sync in a worker thread, never on the event loop.
+
+NB: when ``spec.target.name`` changes, the Secret written under the old name stays as
+it was: still labelled as this EnvPayload's and, with ``deletionPolicy: Delete``, owned
+by it, so it goes when the EnvPayload goes, but it no longer follows the source.
+Deleting or releasing it at the rename is not built: workloads may still read it, and
+the old name would have to be remembered until they no longer do.
 """
 
 from __future__ import annotations
