@@ -196,6 +196,25 @@ def test_the_last_good_secret_stays_through_an_outage(
     assert secret_values(core, namespace, "shop") == {"API_KEY": "never-seen"}
 
 
+def test_a_fixed_token_is_used_at_once(
+    operator: RunningOperator,
+    github: FakeGitHub,
+    core: client.CoreV1Api,
+    custom: client.CustomObjectsApi,
+    namespace: str,
+) -> None:
+    github.commit(REPO, PATH, "API_KEY=from-git\n")
+    credentials(core, namespace, {"token": TOKEN + "-revoked"})
+    apply_envpayload(custom, namespace, "shop", github_spec(github, interval="1h"))
+    wait_for_ready(custom, namespace, "shop", status="False", reason="SourceForbidden")
+
+    # The operator keeps the credentials it read until the watch says the Secret changed.
+    core.patch_namespaced_secret("github-credentials", namespace, {"stringData": {"token": TOKEN}})
+
+    wait_for_ready(custom, namespace, "shop", timeout=10)
+    assert secret_values(core, namespace, "shop") == {"API_KEY": "from-git"}
+
+
 def test_a_rate_limited_source_is_not_asked_again_before_retry_after(
     operator: RunningOperator,
     github: FakeGitHub,

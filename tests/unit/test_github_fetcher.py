@@ -9,7 +9,12 @@ import pytest
 
 from envpayload.cli.common import quiet_chatty_loggers
 from envpayload.errors import SourceForbiddenError, SourceNotFoundError
-from envpayload.fetch.github import CredentialsSecret, GitHubFetcher, git_blob_sha
+from envpayload.fetch.github import (
+    CredentialsSecret,
+    GitHubFetcher,
+    WatchedCredentials,
+    git_blob_sha,
+)
 from envpayload.github_api.client import GitHubClient
 from envpayload.github_api.credentials import Credentials
 from envpayload.spec import GitHubSource
@@ -225,3 +230,65 @@ def test_tokens_and_content_never_reach_the_log(
     assert TOKEN not in caplog.text
     assert canary not in caplog.text
     assert canary not in repr(fetched)
+
+
+class CountingReader:
+    """A credentials reader that counts its reads; the Secret's version is settable."""
+
+    def __init__(self) -> None:
+        self.reads = 0
+        self.version = "1"
+
+    def __call__(self, namespace: str, name: str) -> CredentialsSecret:
+        self.reads += 1
+        return CredentialsSecret({"token": TOKEN}, self.version)
+
+
+def test_a_credentials_secret_is_read_once_while_the_watch_sees_no_change() -> None:
+    reader = CountingReader()
+    credentials = WatchedCredentials(reader)
+    credentials.changed(NAMESPACE, "gh", "1")
+
+    for _ in range(5):
+        assert credentials(NAMESPACE, "gh").version == "1"
+
+    assert reader.reads == 1
+
+
+def test_a_credentials_secret_is_read_again_when_the_watch_sees_a_new_version() -> None:
+    reader = CountingReader()
+    credentials = WatchedCredentials(reader)
+    credentials(NAMESPACE, "gh")
+
+    reader.version = "2"
+    credentials.changed(NAMESPACE, "gh", "2")
+
+    assert credentials(NAMESPACE, "gh").version == "2"
+    assert credentials(NAMESPACE, "gh").version == "2"
+    assert reader.reads == 2
+
+
+def test_a_deleted_credentials_secret_is_read_again_to_say_so() -> None:
+    reader = CountingReader()
+    credentials = WatchedCredentials(reader)
+    credentials(NAMESPACE, "gh")
+
+    credentials.changed(NAMESPACE, "gh", None)
+    credentials(NAMESPACE, "gh")
+
+    assert reader.reads == 2
+
+
+def test_a_credentials_copy_is_read_again_when_it_is_old() -> None:
+    # In case a change came before the watch knew anyone read the Secret.
+    now = [0.0]
+    reader = CountingReader()
+    credentials = WatchedCredentials(reader, max_age=600, clock=lambda: now[0])
+    credentials(NAMESPACE, "gh")
+
+    now[0] = 599.0
+    credentials(NAMESPACE, "gh")
+    assert reader.reads == 1
+    now[0] = 601.0
+    credentials(NAMESPACE, "gh")
+    assert reader.reads == 2

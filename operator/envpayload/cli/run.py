@@ -25,7 +25,12 @@ from envpayload.controller.runtime import Runtime
 from envpayload.controller.worker import Wakeups
 from envpayload.errors import EnvPayloadError
 from envpayload.fetch import Fetcher
-from envpayload.fetch.github import ClientFactory, GitHubFetcher, KubeCredentialsReader
+from envpayload.fetch.github import (
+    ClientFactory,
+    GitHubFetcher,
+    KubeCredentialsReader,
+    WatchedCredentials,
+)
 from envpayload.fetch.inline import InlineFetcher
 from envpayload.fetch.secret_ref import SecretRefFetcher
 from envpayload.github_api.client import GitHubClient
@@ -192,10 +197,11 @@ def build_runtime(settings: Settings) -> Runtime:
     )
     keys.run_once()
 
+    credentials = WatchedCredentials(KubeCredentialsReader(clients.core))
     fetchers: dict[str, Fetcher] = {
         "secretRef": SecretRefFetcher(clients.core),
         "inline": InlineFetcher(),
-        "github": GitHubFetcher(KubeCredentialsReader(clients.core), github_clients(settings)),
+        "github": GitHubFetcher(credentials, github_clients(settings)),
     }
     workloads = WorkloadApi(clients.apps)
     reconciler = Reconciler(
@@ -219,6 +225,7 @@ def build_runtime(settings: Settings) -> Runtime:
         executor=executor,
         services=[keys],
         rollouts=RolloutRunner(workloads, coordinator, executor),
+        credentials=credentials,
     )
     add_reporting(runtime, settings)
     return runtime

@@ -158,11 +158,17 @@ async def secret_changed(
     links: kopf.Index[Any, str] = kwargs["envpayload_links"]
     wakeups = memo["runtime"].wakeups
     namespace = namespace or ""
+    deleted = kwargs.get("type") == "DELETED"
     # The version a source Secret now has: a rollout in progress gives way to it.
     version = source_version(str(meta.get("resourceVersion")))
-    for reader in links.get((READS, namespace, name), ()):
+    readers = links.get((READS, namespace, name), ())
+    for reader in readers:
         wakeups.wake(namespace, reader, f"source Secret {name} changed", version=version)
+    # A GitHub credentials Secret is read again only when the watch says it changed.
+    credentials = memo["runtime"].credentials
+    if readers and credentials is not None:
+        credentials.changed(namespace, name, None if deleted else str(meta.get("resourceVersion")))
     # The echo of a loop's own write is no news (see Wakeup); a deletion always is.
-    target = "deleted" if kwargs.get("type") == "DELETED" else str(meta.get("resourceVersion"))
+    target = "deleted" if deleted else str(meta.get("resourceVersion"))
     for writer in links.get((WRITES, namespace, name), ()):
         wakeups.wake(namespace, writer, f"target Secret {name} changed", target_version=target)

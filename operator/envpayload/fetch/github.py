@@ -20,8 +20,9 @@ Credentials come from a Secret in the EnvPayload's namespace (keys: ``token``, o
 so a GitHub App's installation token and a rate-limit cool-down are shared by every
 EnvPayload that uses the same Secret, and a changed Secret takes effect at once.
 
-NB: to notice that change, every poll reads the credentials Secret (one GET). Taking its
-version from the operator's watch of Secrets instead is not built.
+To notice that change without a read per poll, :class:`WatchedCredentials` keeps each
+credentials Secret as read, and reads it again only when the operator's watch of Secrets
+has seen a newer version (or when the copy is ten minutes old).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ import binascii
 import hashlib
 import logging
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -49,6 +51,9 @@ from envpayload.spec import GitHubSource, Source
 
 # A sealed envelope of the largest payload a Secret can hold (1 MiB) is about 1.4 MB.
 MAX_FILE_BYTES: Final = 2 * 1024 * 1024
+# Credentials Secrets are read again at least this often, even when no watch event says
+# they changed (one could come before the EnvPayload that reads the Secret is indexed).
+CREDENTIALS_MAX_AGE_SECONDS: Final = 600.0
 # Files and clients remembered; the least recently used go first. A forgotten file only
 # costs one full read (and a commit lookup) at its next poll.
 MAX_FILES: Final = 1024
@@ -132,6 +137,46 @@ class _Lru(Generic[K, V]):
                 self._max_weight and self._total > self._max_weight and len(self._items) > 1
             ):
                 self._total -= self._weight(self._items.popitem(last=False)[1])
+
+
+class WatchedCredentials:
+    """A :data:`CredentialsReader` that reads each credentials Secret once per version.
+
+    The operator's watch of Secrets calls :meth:`changed` with every new resourceVersion
+    of a Secret an EnvPayload reads; a Secret is read again when the version it was read
+    at is no longer the newest seen, or when the copy is older than ``max_age`` seconds.
+    """
+
+    def __init__(
+        self,
+        read: CredentialsReader,
+        *,
+        max_age: float = CREDENTIALS_MAX_AGE_SECONDS,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._read = read
+        self._max_age = max_age
+        self._clock = clock
+        self._copies: _Lru[tuple[str, str], tuple[float, CredentialsSecret]] = _Lru(MAX_CLIENTS)
+        self._newest: _Lru[tuple[str, str], str] = _Lru(MAX_FILES)
+
+    def changed(self, namespace: str, name: str, version: str | None) -> None:
+        """The watch saw Secret ``name`` at ``version`` (None: it was deleted)."""
+        self._newest.put((namespace, name), version or "")
+
+    def __call__(self, namespace: str, name: str) -> CredentialsSecret:
+        key = (namespace, name)
+        copy = self._copies.get(key)
+        if copy is not None:
+            read_at, secret = copy
+            newest = self._newest.get(key)
+            fresh = self._clock() - read_at < self._max_age
+            if fresh and newest in (None, secret.version):
+                return secret
+
+        secret = self._read(namespace, name)
+        self._copies.put(key, (self._clock(), secret))
+        return secret
 
 
 class KubeCredentialsReader:
