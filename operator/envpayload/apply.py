@@ -13,6 +13,10 @@ keep it). Before writing, the live Secret is read for three reasons:
 - the change set: comparing before and after names the keys that changed, which decides
   which workloads restart.
 
+When the target is renamed, :func:`retire_secret` lets go of the Secret written under
+the former name: deleted under ``deletionPolicy: Delete``, released (our labels
+removed) under ``Retain``, and left alone once it is someone else's.
+
 A caller may pass ``before_write``: it sees the live data and annotations just before a
 write and may cancel it (the rollout step records what consumers run with, and refuses
 content that was rolled back).
@@ -30,7 +34,7 @@ from kubernetes.client.exceptions import ApiException
 
 from envpayload.errors import ConflictError, EnvPayloadError
 from envpayload.kube import describe_api_error
-from envpayload.render import OWNER_LABEL, Owner
+from envpayload.render import MANAGED_BY_LABEL, OWNER_LABEL, Owner
 
 FIELD_MANAGER: Final = "envpayload-operator"
 
@@ -127,6 +131,45 @@ def apply_secret(
         current=desired_data,
         resource_version=version,
     )
+
+
+def retire_secret(
+    core: client.CoreV1Api, namespace: str, name: str, owner: Owner, *, delete: bool
+) -> str:
+    """Let go of Secret ``name``, a former target; returns what became of it.
+
+    ``deleted`` or ``released`` (``delete`` false: our labels are removed, the Secret
+    stays), or ``gone`` when there is no such Secret or it is not ours any more.
+    """
+    live = _read(core, name, namespace)
+    if live is None or not _is_managed_by(live, owner):
+        return "gone"
+
+    try:
+        if delete:
+            # The uid precondition: a Secret re-created meanwhile under the name is spared.
+            options = client.V1DeleteOptions(
+                preconditions=client.V1Preconditions(uid=live.metadata.uid)
+            )
+            core.delete_namespaced_secret(name, namespace, body=options)
+            return "deleted"
+        metadata: dict[str, Any] = {"labels": {OWNER_LABEL: None, MANAGED_BY_LABEL: None}}
+        refs = live.metadata.owner_references or []
+        others = [r for r in refs if r.uid != owner.uid]
+        if len(others) != len(refs):
+            # A merge patch replaces the whole list: the others, as the API spells them.
+            metadata["ownerReferences"] = core.api_client.sanitize_for_serialization(others)
+        core.patch_namespaced_secret(
+            name,
+            namespace,
+            {"metadata": metadata},
+            _content_type="application/merge-patch+json",
+        )
+        return "released"
+    except ApiException as e:
+        if e.status in (404, 409):
+            return "gone"
+        raise ApplyError(f"letting go of Secret {name} failed: {describe_api_error(e)}") from None
 
 
 def _may_write(

@@ -14,11 +14,11 @@ consumers must restart, decided from content on every sync), and carrying the pl
 It is synchronous on purpose: the Kubernetes and GitHub clients block, so the controller
 runs each sync in a worker thread, never on the event loop.
 
-NB: when ``spec.target.name`` changes, the Secret written under the old name stays as
-it was: still labelled as this EnvPayload's and, with ``deletionPolicy: Delete``, owned
-by it, so it goes when the EnvPayload goes, but it no longer follows the source.
-Deleting or releasing it at the rename is not built: workloads may still read it, and
-the old name would have to be remembered until they no longer do.
+When ``spec.target.name`` changes, the Secret written under the former name would no
+longer follow the source, so a successful sync lets go of it: under ``deletionPolicy:
+Delete`` it is deleted once no workload reads it (until then it is kept, named in
+``status.formerSecretNames`` and a warning, and each sync tries again); under
+``Retain`` it stays, released from this EnvPayload.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from envpayload.apply import Applied, apply_secret
+from envpayload.apply import Applied, apply_secret, retire_secret
 from envpayload.conventions import find_condition
 from envpayload.errors import (
     ConflictError,
@@ -157,6 +157,7 @@ class Reconciler:
 
         plan = self._plan(subject, spec, desired, applied, planning)
         missing = plan.missing if plan is not None else ()
+        kept, kept_warnings = self._let_go_of_former_targets(subject, spec)
         synced = Synced(
             source_kind=spec.source_kind,
             source_version=fetched.version,
@@ -167,7 +168,9 @@ class Reconciler:
             warnings=(
                 *report.warnings,
                 *(f"rollout target {describe(ref)} does not exist" for ref in missing),
+                *kept_warnings,
             ),
+            former_secret_names=kept,
             sealing_key_id=opened.key_id if opened else None,
             sealed_serial=opened.serial if opened else None,
             extra_conditions=_sealing_conditions(opened, subject.status),
@@ -176,6 +179,48 @@ class Reconciler:
         return Outcome(
             spec=spec, synced=synced, applied=applied, opened=opened, plan=plan, held=held
         )
+
+    def _let_go_of_former_targets(
+        self, subject: Subject, spec: EnvPayloadSpec
+    ) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        """Retire the Secrets written under former target names; the ones kept, and why."""
+        former = former_targets(subject.status, spec.target.name)
+        delete = spec.target.deletion_policy == "Delete"
+        kept: list[str] = []
+        warnings: list[str] = []
+        for name in former:
+            try:
+                # Deleting a Secret that pods read would stop them from starting again.
+                readers = self._readers(subject.namespace, name) if delete else []
+                if readers:
+                    kept.append(name)
+                    warnings.append(
+                        f"Secret {name}, a former target, is kept while "
+                        f"{', '.join(readers)} read it"
+                    )
+                    continue
+                what = retire_secret(
+                    self._core, subject.namespace, name, subject.owner, delete=delete
+                )
+            except EnvPayloadError as e:
+                kept.append(name)
+                warnings.append(f"Secret {name}, a former target, is kept for now: {e}")
+                continue
+
+            if what != "gone":
+                logger.info(
+                    "%s Secret %s/%s, a former target of EnvPayload %s",
+                    what.capitalize(),
+                    subject.namespace,
+                    name,
+                    subject.name,
+                )
+        return tuple(kept), tuple(warnings)
+
+    def _readers(self, namespace: str, secret_name: str) -> list[str]:
+        if self._rollouts is None:
+            raise EnvPayloadError("who reads it cannot be told without the rollout step")
+        return self._rollouts.readers(namespace, secret_name)
 
     def _plan(
         self,
@@ -256,3 +301,14 @@ def _sealing_conditions(
         status, reason = "False", "SealedWithActiveKey"
         message = f"the payload is sealed with the active key {opened.key_id}"
     return ({"type": SEALING_KEY_RETIRED, "status": status, "reason": reason, "message": message},)
+
+
+def former_targets(status: Mapping[str, Any], target: str) -> list[str]:
+    """The Secrets this EnvPayload wrote under other target names and may still hold."""
+    names = {n for n in status.get("formerSecretNames") or () if isinstance(n, str)}
+    last = status.get("secretName")
+    if isinstance(last, str):
+        names.add(last)
+    names.discard("")
+    names.discard(target)
+    return sorted(names)

@@ -68,6 +68,20 @@ def sync_scenario(core: client.CoreV1Api, custom: client.CustomObjectsApi, names
         what="a Synced Event",
     )
 
+    # A new target name: the Secret of the former one, read by nobody, is deleted.
+    apply_envpayload(
+        custom,
+        namespace,
+        "app",
+        {"source": {"secretRef": {"name": "app-env"}}, "target": {"name": "app-secrets"}},
+    )
+    wait_for(
+        lambda: secret_values(core, namespace, "app") is None,
+        timeout=30,
+        what="the former target to be deleted",
+    )
+    assert (secret_values(core, namespace, "app-secrets") or {}).get("API_KEY") == "two"
+
     # Deleting it goes through the operator's finalizer, which the operator removes.
     custom.delete_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL, "app")
     wait_for(

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
+from typing import Any
+
+import pytest
 
 from envpayload.errors import PayloadError
+from envpayload.reconcile import former_targets
 from envpayload.report.status import Synced, failed_status, is_ready, synced_status
 
 T0 = datetime.datetime(2026, 12, 1, 12, 0, tzinfo=datetime.UTC)
@@ -72,3 +77,28 @@ def test_the_transition_time_moves_only_when_the_status_flips() -> None:
     )
     assert recovered["conditions"][0]["lastTransitionTime"] == "2026-12-01T14:05:00Z"
     assert recovered["lastSyncTime"] == "2026-12-01T14:05:00Z"
+
+
+def test_former_targets_still_kept_are_listed_and_vanish_when_let_go() -> None:
+    kept = dataclasses.replace(synced(), former_secret_names=("old-env",))
+
+    status = synced_status(None, kept, generation=1, now=T0)
+    assert status["formerSecretNames"] == ["old-env"]
+    assert "formerSecretNames" not in synced_status(status, synced(), generation=1, now=T1)
+
+
+@pytest.mark.parametrize(
+    ("status", "target", "former"),
+    [
+        ({}, "app", []),
+        ({"secretName": "app"}, "app", []),
+        ({"secretName": "old"}, "app", ["old"]),
+        ({"secretName": "app", "formerSecretNames": ["older"]}, "app", ["older"]),
+        ({"secretName": "old", "formerSecretNames": ["older", "app", 7]}, "app", ["old", "older"]),
+    ],
+)
+def test_former_targets_come_from_the_last_target_and_those_still_kept(
+    status: dict[str, Any], target: str, former: list[str]
+) -> None:
+    # A target renamed back to a former name is the target again, not a former one.
+    assert former_targets(status, target) == former

@@ -58,8 +58,9 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}
 What the operator does in every namespace it serves:
 - EnvPayloads: read and watch them, patch them (Kopf's finalizer and annotations) and
   their status;
-- Secrets: read and watch them (sources, GitHub credentials, the target), and write the
-  target with server-side apply (create, patch);
+- Secrets: read and watch them (sources, GitHub credentials, the target), write the
+  target with server-side apply (create, patch), and delete the one it wrote under a
+  former target name once nothing reads it (delete);
 - Events: post them about EnvPayloads and the workloads restarted;
 - workloads: find the consumers of a Secret and restart them (a pod template patch).
 With standby on, Kopf's per-namespace peering object tells the operators apart.
@@ -73,7 +74,7 @@ With standby on, Kopf's per-namespace peering object tells the operators apart.
   verbs: [get, patch]
 - apiGroups: [""]
   resources: [secrets]
-  verbs: [get, list, watch, create, patch]
+  verbs: [get, list, watch, create, patch, delete]
 - apiGroups: [""]
   resources: [events]
   verbs: [create]

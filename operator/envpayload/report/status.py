@@ -38,6 +38,8 @@ class Synced:
     sealed_serial: int | None = None
     extra_conditions: Sequence[Mapping[str, str]] = field(default=())
     rollouts: Sequence[Mapping[str, Any]] | None = None
+    # Secrets written under a former target name and kept, since workloads read them.
+    former_secret_names: Sequence[str] = ()
 
 
 def set_condition(
@@ -113,6 +115,8 @@ def synced_status(
     }
     if synced.warnings:
         status["warnings"] = list(synced.warnings)
+    if synced.former_secret_names:
+        status["formerSecretNames"] = list(synced.former_secret_names)
     if synced.sealing_key_id is not None:
         status["sealingKeyId"] = synced.sealing_key_id
     if synced.sealed_serial is not None:

@@ -30,6 +30,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from envpayload.rollout.cluster import WorkloadApi, WorkloadGoneError
+from envpayload.rollout.consumers import consumption_of
 from envpayload.rollout.markers import (
     ROLLED_BACK_ANNOTATION,
     Changes,
@@ -55,6 +56,15 @@ class RolloutPlanner:
     def __init__(self, api: WorkloadApi, fingerprints: Fingerprints) -> None:
         self.api = api
         self.fingerprints = fingerprints
+
+    def readers(self, namespace: str, secret_name: str) -> list[str]:
+        """The workloads in ``namespace`` whose pods read Secret ``secret_name``, described."""
+        workloads = self.api.list(namespace)
+        return [
+            describe(w.ref)
+            for w in workloads
+            if consumption_of(w.pod_spec, secret_name) is not None
+        ]
 
     def start(
         self,
