@@ -27,7 +27,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import Any, Final, Literal
 
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
@@ -133,9 +133,12 @@ def apply_secret(
     )
 
 
+Retired = Literal["deleted", "released", "gone"]
+
+
 def retire_secret(
     core: client.CoreV1Api, namespace: str, name: str, owner: Owner, *, delete: bool
-) -> str:
+) -> Retired:
     """Let go of Secret ``name``, a former target; returns what became of it.
 
     ``deleted`` or ``released`` (``delete`` false: our labels are removed, the Secret

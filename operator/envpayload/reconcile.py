@@ -185,28 +185,35 @@ class Reconciler:
     ) -> tuple[tuple[str, ...], tuple[str, ...]]:
         """Retire the Secrets written under former target names; the ones kept, and why."""
         former = former_targets(subject.status, spec.target.name)
+        if not former:
+            return (), ()
         delete = spec.target.deletion_policy == "Delete"
         kept: list[str] = []
         warnings: list[str] = []
+
+        def keep(name: str, why: str) -> None:
+            kept.append(name)
+            warnings.append(f"Secret {name}, a former target, is kept {why}")
+
+        try:
+            # Deleting a Secret that pods read would stop them from starting again.
+            readers = self._readers(subject.namespace, former) if delete else {}
+        except EnvPayloadError as e:
+            for name in former:
+                keep(name, f"for now: {e}")
+            return tuple(kept), tuple(warnings)
+
         for name in former:
+            if readers.get(name):
+                keep(name, f"while {', '.join(readers[name])} read it")
+                continue
             try:
-                # Deleting a Secret that pods read would stop them from starting again.
-                readers = self._readers(subject.namespace, name) if delete else []
-                if readers:
-                    kept.append(name)
-                    warnings.append(
-                        f"Secret {name}, a former target, is kept while "
-                        f"{', '.join(readers)} read it"
-                    )
-                    continue
                 what = retire_secret(
                     self._core, subject.namespace, name, subject.owner, delete=delete
                 )
             except EnvPayloadError as e:
-                kept.append(name)
-                warnings.append(f"Secret {name}, a former target, is kept for now: {e}")
+                keep(name, f"for now: {e}")
                 continue
-
             if what != "gone":
                 logger.info(
                     "%s Secret %s/%s, a former target of EnvPayload %s",
@@ -217,10 +224,10 @@ class Reconciler:
                 )
         return tuple(kept), tuple(warnings)
 
-    def _readers(self, namespace: str, secret_name: str) -> list[str]:
+    def _readers(self, namespace: str, secret_names: list[str]) -> dict[str, list[str]]:
         if self._rollouts is None:
             raise EnvPayloadError("who reads it cannot be told without the rollout step")
-        return self._rollouts.readers(namespace, secret_name)
+        return self._rollouts.readers(namespace, secret_names)
 
     def _plan(
         self,

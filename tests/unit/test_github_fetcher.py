@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -12,7 +13,7 @@ from envpayload.errors import SourceForbiddenError, SourceNotFoundError
 from envpayload.fetch.github import (
     CredentialsSecret,
     GitHubFetcher,
-    WatchedCredentials,
+    SecretVersions,
     git_blob_sha,
 )
 from envpayload.github_api.client import GitHubClient
@@ -40,8 +41,10 @@ class Secrets:
     def __init__(self, **secrets: dict[str, str]) -> None:
         self.secrets = secrets
         self.version = 1
+        self.reads = 0
 
     def __call__(self, namespace: str, name: str) -> CredentialsSecret:
+        self.reads += 1
         if name not in self.secrets:
             raise SourceForbiddenError(f"credentials Secret {name} does not exist")
         return CredentialsSecret(self.secrets[name], str(self.version))
@@ -232,63 +235,71 @@ def test_tokens_and_content_never_reach_the_log(
     assert canary not in repr(fetched)
 
 
-class CountingReader:
-    """A credentials reader that counts its reads; the Secret's version is settable."""
-
-    def __init__(self) -> None:
-        self.reads = 0
-        self.version = "1"
-
-    def __call__(self, namespace: str, name: str) -> CredentialsSecret:
-        self.reads += 1
-        return CredentialsSecret({"token": TOKEN}, self.version)
+def watched(
+    secrets: Secrets, versions: SecretVersions, now: list[float] | None = None
+) -> GitHubFetcher:
+    """A fetcher told of Secret changes by ``versions``; ``now`` is its clock, when given."""
+    clock = (lambda: now[0]) if now is not None else time.monotonic
+    return GitHubFetcher(secrets, new_client, versions=versions, clock=clock)
 
 
-def test_a_credentials_secret_is_read_once_while_the_watch_sees_no_change() -> None:
-    reader = CountingReader()
-    credentials = WatchedCredentials(reader)
-    credentials.changed(NAMESPACE, "gh", "1")
+def test_a_credentials_secret_is_read_once_while_the_watch_sees_no_change(
+    github: FakeGitHub,
+) -> None:
+    github.commit(REPO, PATH, "API_KEY=one\n")
+    secrets, versions = Secrets(gh={"token": TOKEN}), SecretVersions()
+    versions.changed(NAMESPACE, "gh", "1")
+    polls = watched(secrets, versions)
 
     for _ in range(5):
-        assert credentials(NAMESPACE, "gh").version == "1"
+        assert polls.fetch(NAMESPACE, source(github)).content == b"API_KEY=one\n"
 
-    assert reader.reads == 1
-
-
-def test_a_credentials_secret_is_read_again_when_the_watch_sees_a_new_version() -> None:
-    reader = CountingReader()
-    credentials = WatchedCredentials(reader)
-    credentials(NAMESPACE, "gh")
-
-    reader.version = "2"
-    credentials.changed(NAMESPACE, "gh", "2")
-
-    assert credentials(NAMESPACE, "gh").version == "2"
-    assert credentials(NAMESPACE, "gh").version == "2"
-    assert reader.reads == 2
+    assert secrets.reads == 1
 
 
-def test_a_deleted_credentials_secret_is_read_again_to_say_so() -> None:
-    reader = CountingReader()
-    credentials = WatchedCredentials(reader)
-    credentials(NAMESPACE, "gh")
+def test_a_credentials_secret_is_read_again_when_the_watch_sees_a_new_version(
+    github: FakeGitHub,
+) -> None:
+    github.commit(REPO, PATH, "API_KEY=one\n")
+    secrets, versions = Secrets(gh={"token": TOKEN}), SecretVersions()
+    polls = watched(secrets, versions)
+    polls.fetch(NAMESPACE, source(github))
 
-    credentials.changed(NAMESPACE, "gh", None)
-    credentials(NAMESPACE, "gh")
+    secrets.version = 2
+    versions.changed(NAMESPACE, "gh", "2")
 
-    assert reader.reads == 2
+    polls.fetch(NAMESPACE, source(github))
+    polls.fetch(NAMESPACE, source(github))
+    assert secrets.reads == 2
 
 
-def test_a_credentials_copy_is_read_again_when_it_is_old() -> None:
+def test_a_deleted_credentials_secret_is_read_again_to_say_so(github: FakeGitHub) -> None:
+    github.commit(REPO, PATH, "API_KEY=one\n")
+    secrets, versions = Secrets(gh={"token": TOKEN}), SecretVersions()
+    polls = watched(secrets, versions)
+    polls.fetch(NAMESPACE, source(github))
+
+    versions.changed(NAMESPACE, "gh", None)
+    del secrets.secrets["gh"]
+
+    with pytest.raises(SourceForbiddenError, match="does not exist"):
+        polls.fetch(NAMESPACE, source(github))
+    assert secrets.reads == 2
+
+
+def test_a_credentials_secret_is_read_again_when_the_last_read_is_old(
+    github: FakeGitHub,
+) -> None:
     # In case a change came before the watch knew anyone read the Secret.
+    github.commit(REPO, PATH, "API_KEY=one\n")
     now = [0.0]
-    reader = CountingReader()
-    credentials = WatchedCredentials(reader, max_age=600, clock=lambda: now[0])
-    credentials(NAMESPACE, "gh")
+    secrets = Secrets(gh={"token": TOKEN})
+    polls = watched(secrets, SecretVersions(), now)
+    polls.fetch(NAMESPACE, source(github))
 
     now[0] = 599.0
-    credentials(NAMESPACE, "gh")
-    assert reader.reads == 1
+    polls.fetch(NAMESPACE, source(github))
+    assert secrets.reads == 1
     now[0] = 601.0
-    credentials(NAMESPACE, "gh")
-    assert reader.reads == 2
+    polls.fetch(NAMESPACE, source(github))
+    assert secrets.reads == 2

@@ -29,7 +29,7 @@ from envpayload.fetch.github import (
     ClientFactory,
     GitHubFetcher,
     KubeCredentialsReader,
-    WatchedCredentials,
+    SecretVersions,
 )
 from envpayload.fetch.inline import InlineFetcher
 from envpayload.fetch.secret_ref import SecretRefFetcher
@@ -197,11 +197,14 @@ def build_runtime(settings: Settings) -> Runtime:
     )
     keys.run_once()
 
-    credentials = WatchedCredentials(KubeCredentialsReader(clients.core))
+    versions = SecretVersions()
+    github_fetcher = GitHubFetcher(
+        KubeCredentialsReader(clients.core), github_clients(settings), versions=versions
+    )
     fetchers: dict[str, Fetcher] = {
         "secretRef": SecretRefFetcher(clients.core),
         "inline": InlineFetcher(),
-        "github": GitHubFetcher(credentials, github_clients(settings)),
+        "github": github_fetcher,
     }
     workloads = WorkloadApi(clients.apps)
     reconciler = Reconciler(
@@ -225,7 +228,7 @@ def build_runtime(settings: Settings) -> Runtime:
         executor=executor,
         services=[keys],
         rollouts=RolloutRunner(workloads, coordinator, executor),
-        credentials=credentials,
+        secret_versions=versions,
     )
     add_reporting(runtime, settings)
     return runtime

@@ -165,9 +165,9 @@ async def secret_changed(
     for reader in readers:
         wakeups.wake(namespace, reader, f"source Secret {name} changed", version=version)
     # A GitHub credentials Secret is read again only when the watch says it changed.
-    credentials = memo["runtime"].credentials
-    if readers and credentials is not None:
-        credentials.changed(namespace, name, None if deleted else str(meta.get("resourceVersion")))
+    versions = memo["runtime"].secret_versions
+    if readers and versions is not None:
+        versions.changed(namespace, name, None if deleted else str(meta.get("resourceVersion")))
     # The echo of a loop's own write is no news (see Wakeup); a deletion always is.
     target = "deleted" if deleted else str(meta.get("resourceVersion"))
     for writer in links.get((WRITES, namespace, name), ()):

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
 from envpayload.errors import EnvPayloadError
-from envpayload.fetch.github import WatchedCredentials
+from envpayload.fetch.github import SecretVersions
 from envpayload.kube import Clients
 from envpayload.reconcile import Outcome, Reconciler, Subject
 from envpayload.rollout.runner import RolloutRunner
@@ -54,5 +54,5 @@ class Runtime:
     services: list[Service] = field(default_factory=list)
     # Carries out rollout plans (one coordinator for the whole process); None: no restarts.
     rollouts: RolloutRunner | None = None
-    # GitHub credentials Secrets as read, told by the watch when one changes.
-    credentials: WatchedCredentials | None = None
+    # The newest versions of the Secrets EnvPayloads read, as the watch sees them.
+    secret_versions: SecretVersions | None = None

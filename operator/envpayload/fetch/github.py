@@ -20,9 +20,9 @@ Credentials come from a Secret in the EnvPayload's namespace (keys: ``token``, o
 so a GitHub App's installation token and a rate-limit cool-down are shared by every
 EnvPayload that uses the same Secret, and a changed Secret takes effect at once.
 
-To notice that change without a read per poll, :class:`WatchedCredentials` keeps each
-credentials Secret as read, and reads it again only when the operator's watch of Secrets
-has seen a newer version (or when the copy is ten minutes old).
+To notice that change without a read per poll, the fetcher asks :class:`SecretVersions`,
+the newest versions the operator's watch of Secrets has seen: a client whose Secret has
+no newer version is used without reading the Secret (for ten minutes at most).
 """
 
 from __future__ import annotations
@@ -139,44 +139,29 @@ class _Lru(Generic[K, V]):
                 self._total -= self._weight(self._items.popitem(last=False)[1])
 
 
-class WatchedCredentials:
-    """A :data:`CredentialsReader` that reads each credentials Secret once per version.
+class SecretVersions:
+    """The newest resourceVersion the operator's watch has seen of Secrets EnvPayloads read."""
 
-    The operator's watch of Secrets calls :meth:`changed` with every new resourceVersion
-    of a Secret an EnvPayload reads; a Secret is read again when the version it was read
-    at is no longer the newest seen, or when the copy is older than ``max_age`` seconds.
-    """
-
-    def __init__(
-        self,
-        read: CredentialsReader,
-        *,
-        max_age: float = CREDENTIALS_MAX_AGE_SECONDS,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        self._read = read
-        self._max_age = max_age
-        self._clock = clock
-        self._copies: _Lru[tuple[str, str], tuple[float, CredentialsSecret]] = _Lru(MAX_CLIENTS)
+    def __init__(self) -> None:
         self._newest: _Lru[tuple[str, str], str] = _Lru(MAX_FILES)
 
     def changed(self, namespace: str, name: str, version: str | None) -> None:
         """The watch saw Secret ``name`` at ``version`` (None: it was deleted)."""
         self._newest.put((namespace, name), version or "")
 
-    def __call__(self, namespace: str, name: str) -> CredentialsSecret:
-        key = (namespace, name)
-        copy = self._copies.get(key)
-        if copy is not None:
-            read_at, secret = copy
-            newest = self._newest.get(key)
-            fresh = self._clock() - read_at < self._max_age
-            if fresh and newest in (None, secret.version):
-                return secret
+    def is_newest(self, namespace: str, name: str, version: str) -> bool:
+        """False when the watch has seen another version of the Secret since ``version``."""
+        newest = self._newest.get((namespace, name))
+        return newest is None or newest == version
 
-        secret = self._read(namespace, name)
-        self._copies.put(key, (self._clock(), secret))
-        return secret
+
+@dataclass(frozen=True)
+class _Client:
+    """A client, and the version of its credentials Secret when that was last read."""
+
+    version: str
+    read_at: float
+    github: GitHubClient
 
 
 class KubeCredentialsReader:
@@ -212,13 +197,20 @@ class GitHubFetcher:
         new_client: ClientFactory,
         max_files: int = MAX_FILES,
         max_bytes: int = MAX_CACHED_BYTES,
+        *,
+        versions: SecretVersions | None = None,
+        credentials_max_age: float = CREDENTIALS_MAX_AGE_SECONDS,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._read_secret = read_secret
         self._new_client = new_client
+        self._versions = versions
+        self._credentials_max_age = credentials_max_age
+        self._clock = clock
         self._files: _Lru[tuple[str, ...], _Known] = _Lru(
             max_files, max_bytes, lambda known: len(known.fetched.content)
         )
-        self._clients: _Lru[tuple[str, str, str], tuple[str, GitHubClient]] = _Lru(MAX_CLIENTS)
+        self._clients: _Lru[tuple[str, str, str], _Client] = _Lru(MAX_CLIENTS)
 
     def fetch(self, namespace: str, source: Source) -> Fetched:
         assert isinstance(source, GitHubSource)
@@ -267,24 +259,34 @@ class GitHubFetcher:
 
     def _client(self, namespace: str, source: GitHubSource) -> GitHubClient:
         """The client for this source's credentials Secret, as it is now."""
-        secret = (
-            self._read_secret(namespace, source.credentials_secret)
-            if source.credentials_secret
-            else None
-        )
-        version = secret.version if secret is not None else ""
-        key = (namespace, source.credentials_secret, source.base_url)
+        name = source.credentials_secret
+        key = (namespace, name, source.base_url)
         cached = self._clients.get(key)
-        if cached is not None and cached[0] == version:
-            return cached[1]
+        if cached is not None and self._unchanged(namespace, name, cached):
+            return cached.github
+
+        secret = self._read_secret(namespace, name) if name else None
+        version = secret.version if secret is not None else ""
+        if cached is not None and cached.version == version:
+            self._clients.put(key, _Client(version, self._clock(), cached.github))
+            return cached.github
 
         # A new or changed Secret: a new client. The old one is dropped, not closed, since
         # another sync may still be using it.
         credentials, label = None, "anonymous"
         if secret is not None:
-            where = f"credentials Secret {source.credentials_secret}"
-            credentials = read_credentials(secret.data, where)
-            label = f"{namespace}/{source.credentials_secret}"
+            credentials = read_credentials(secret.data, f"credentials Secret {name}")
+            label = f"{namespace}/{name}"
         github = self._new_client(source.base_url, credentials, label)
-        self._clients.put(key, (version, github))
+        self._clients.put(key, _Client(version, self._clock(), github))
         return github
+
+    def _unchanged(self, namespace: str, name: str, cached: _Client) -> bool:
+        """True when the credentials Secret need not be read: none, or none newer seen."""
+        if not name:
+            return True
+        return (
+            self._versions is not None
+            and self._clock() - cached.read_at < self._credentials_max_age
+            and self._versions.is_newest(namespace, name, cached.version)
+        )

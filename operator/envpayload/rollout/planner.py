@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any
 
 from envpayload.rollout.cluster import WorkloadApi, WorkloadGoneError
@@ -57,14 +57,15 @@ class RolloutPlanner:
         self.api = api
         self.fingerprints = fingerprints
 
-    def readers(self, namespace: str, secret_name: str) -> list[str]:
-        """The workloads in ``namespace`` whose pods read Secret ``secret_name``, described."""
+    def readers(self, namespace: str, secret_names: Collection[str]) -> dict[str, list[str]]:
+        """For each of ``secret_names``, the workloads in ``namespace`` whose pods read it."""
         workloads = self.api.list(namespace)
-        return [
-            describe(w.ref)
-            for w in workloads
-            if consumption_of(w.pod_spec, secret_name) is not None
-        ]
+        return {
+            name: [
+                describe(w.ref) for w in workloads if consumption_of(w.pod_spec, name) is not None
+            ]
+            for name in secret_names
+        }
 
     def start(
         self,

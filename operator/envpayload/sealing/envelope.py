@@ -73,10 +73,6 @@ def _b64_length(size: int) -> int:
     return (size * 4 + 2) // 3
 
 
-_MIN_BODY: Final = _b64_length(HPKE_OVERHEAD)
-_MAX_BODY: Final = _b64_length(MAX_PLAINTEXT + HPKE_OVERHEAD)
-
-
 @dataclass(frozen=True)
 class Header:
     """The clear part of an envelope; authenticated, because it is bound into ``info``."""
@@ -150,12 +146,12 @@ def parse_envelope(content: bytes) -> Envelope:
     if len(parts) != 2:
         raise EnvelopeError(OPEN_FAILED)
     header_segment, body_segment = parts
-    if len(header_segment) > MAX_HEADER or not _MIN_BODY <= len(body_segment) <= _MAX_BODY:
+    if len(header_segment) > MAX_HEADER:
         raise EnvelopeError(OPEN_FAILED)
 
     header = _decode_header(_b64decode(header_segment))
     # Canonical base64 has one length per byte count: a body cut short (or lengthened)
-    # anywhere no longer matches the header, and is refused before decoding it.
+    # anywhere no longer matches the header's length, itself checked within bounds.
     if len(body_segment) != _b64_length(header.length):
         raise EnvelopeError(OPEN_FAILED)
     return Envelope(header, header_segment, _b64decode(body_segment))
